@@ -1,0 +1,20 @@
+#include "destinations/registry.h"
+
+#include "destinations/hubspot/hubspot.h"
+
+namespace backflow {
+
+std::vector<const DestinationType*> DestinationTypes() {
+  // One line per destination type.
+  return {
+      &HubSpotDestinationType(),
+  };
+}
+
+const DestinationType* FindDestinationType(std::string_view type) {
+  for (const DestinationType* t : DestinationTypes())
+    if (type == t->type()) return t;
+  return nullptr;
+}
+
+}  // namespace backflow
