@@ -44,6 +44,9 @@ struct Record {
   bool previously_delivered = false;         // a confirmed delivery exists for this sync
   std::vector<std::string> changed_fields;   // destination fields that differ from the last
                                              // confirmed delivery (all, for a new record)
+  // The values of the last confirmed delivery, parallel to values (empty when none);
+  // PII fields hold their salted hash, never the value.
+  std::vector<std::optional<std::string>> previous_values;
 };
 
 // A batch of records of one sync, at most the destination's MaxBatchRecords().

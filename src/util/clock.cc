@@ -73,3 +73,12 @@ std::chrono::nanoseconds ManualClock::slept() const {
 std::unique_ptr<Random> Random::Seeded(uint64_t seed) { return std::make_unique<SplitMix>(seed); }
 
 }  // namespace backflow
+
+#include "backflow/telemetry.h"
+
+namespace backflow {
+Telemetry* Telemetry::Null() {
+  static Telemetry t;
+  return &t;
+}
+}  // namespace backflow

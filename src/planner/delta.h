@@ -1,0 +1,86 @@
+// The delta: which rows of a sync's model changed since their last confirmed delivery,
+// worked out inside Postgres so unchanged rows never leave the database.
+//
+// strategy: hash     every model row's mapped fields are hashed in SQL and compared with
+//                    row_state.row_hash for (sync, warehouse_id).
+// strategy: updated_at  only rows with column > cursor - lookback are read, then the same
+//                    hash comparison (late rows are caught, re-read rows are not re-sent).
+//
+// DeltaReader::Open materialises the changed rows into a temporary table in one
+// statement that also counts what it read, so guards (null/duplicate keys, change share)
+// are decided before anything is sent; Next() then streams that table in primary-key
+// order with a server-side cursor, so memory does not grow with the model.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backflow/clock.h"
+#include "backflow/config.h"
+#include "backflow/record.h"
+#include "backflow/status.h"
+#include "source/postgres.h"
+
+namespace backflow {
+
+struct DeltaOptions {
+  bool full = false;              // --full: ignore stored hashes, every row is "changed"
+  std::optional<double> sample;   // 0..1: only rows whose stable key hash falls below it
+  bool retry_only = false;        // `retry NAME`: only rows with a due retry_queue entry
+  bool with_deletes = false;      // also find delivered rows that left the model
+};
+
+struct DeltaSummary {
+  long long rows_read = 0;        // model rows considered (in the window for updated_at)
+  long long rows_changed = 0;     // new or changed rows, ready to stream
+  long long rows_unchanged = 0;   // rows_read = rows_changed + rows_unchanged + held + ...
+  long long rows_held = 0;        // unchanged since a failure, waiting for their retry time
+  long long rows_no_consent = 0;  // excluded by consent_column
+  long long rows_out_of_sample = 0;
+  long long null_keys = 0;        // rows whose primary key is null (the run must block)
+  long long duplicate_keys = 0;   // primary-key values that occur more than once (block)
+  long long previously_delivered = 0;  // rows with a confirmed delivery for this sync
+  long long rows_deleted = 0;     // with_deletes: delivered rows no longer in the model
+  std::optional<std::string> new_cursor;  // updated_at: max(column) seen, to store on success
+};
+
+// Pure: the SQL statements Open() runs, for tests and for `plan --explain`.
+struct DeltaSql {
+  std::string create_temp;   // CREATE TEMP TABLE bf_delta ... (no data)
+  std::string fill_and_count;// one statement: fills bf_delta, returns the DeltaSummary columns
+  std::string stream;        // SELECT ... FROM bf_delta ORDER BY warehouse_id
+  std::string deletes;       // with_deletes: SELECT warehouse_id, destination_id of left rows
+};
+DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_system,
+                       const std::string& state_schema, const DeltaOptions& options);
+
+class DeltaReader {
+ public:
+  // Takes its own connection (it holds a transaction open for the cursor).
+  static Result<std::unique_ptr<DeltaReader>> Open(std::unique_ptr<PgConnection> conn,
+                                                   const SyncConfig& sync,
+                                                   const std::string& destination_system,
+                                                   const std::string& state_schema,
+                                                   const DeltaOptions& options);
+  virtual ~DeltaReader() = default;
+
+  virtual const DeltaSummary& summary() const = 0;
+  // The destination field names, in the order of Record::values.
+  virtual const std::vector<std::string>& fields() const = 0;
+  // Appends up to `max` changed records (primary-key order) to *out; returns false when
+  // the delta is exhausted. Records carry destination_id and previous_values from state.
+  virtual Result<bool> Next(size_t max, std::vector<Record>* out) = 0;
+  // Rewinds to the first changed record (a second pass, e.g. after contract counting).
+  virtual Status Rewind() = 0;
+  // with_deletes: up to `max` (warehouse_id, destination_id) of rows that left the model.
+  virtual Result<bool> NextDeleted(size_t max,
+                                   std::vector<std::pair<std::string, std::string>>* out) = 0;
+};
+
+// The stable sample bucket of a primary key, in [0,1): the same in SQL and C++.
+double SampleBucket(const std::string& warehouse_id);
+
+}  // namespace backflow

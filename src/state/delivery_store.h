@@ -1,0 +1,70 @@
+// Delivery state, committed per confirmed batch and never before the send.
+//
+// CommitBatch writes, in ONE transaction, for every record of a batch whose outcome is
+// known: row_state (hash + values, delivered rows only), id_mappings (destination_id,
+// sync_status, last_synced_at), change_log (delivered rows; PII values as salted hashes),
+// and retry_queue (delivered rows leave it; failed rows enter it or have attempts bumped,
+// next_attempt_at set by backoff, and become `dead` after retry.max_attempts or on a
+// permanent error past max_attempts). All statements are set-based (one per table per
+// batch, rows passed as a JSON array), never one round trip per row.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backflow/clock.h"
+#include "backflow/config.h"
+#include "backflow/record.h"
+#include "backflow/status.h"
+#include "source/postgres.h"
+
+namespace backflow {
+
+struct BatchCommit {
+  long long run_id = 0;
+  const SyncConfig* sync = nullptr;
+  const DestinationConfig* destination = nullptr;
+  const std::vector<std::string>* fields = nullptr;     // destination fields, value order
+  const std::vector<Record>* records = nullptr;
+  const std::vector<RecordOutcome>* outcomes = nullptr; // parallel to records
+  WallTime now;
+  bool dry_run = false;  // plan: only change_log rows (operation "would create"/"would update")
+};
+
+struct CommitTotals {
+  long long delivered = 0, failed = 0, dead = 0, skipped = 0, created = 0, updated = 0;
+};
+
+class DeliveryStore {
+ public:
+  // REQUIRES: Migrate() has run. Loads the salt once.
+  static Result<std::unique_ptr<DeliveryStore>> Open(PgConnection* conn,
+                                                     std::string state_schema);
+
+  [[nodiscard]] Result<CommitTotals> CommitBatch(const BatchCommit& batch);
+
+  // on_delete: delete — marks the mappings of deleted records (sync_status 'deleted') and
+  // forgets their row_state, in one transaction.
+  [[nodiscard]] Status CommitDeletes(const SyncConfig& sync, const DestinationConfig& dest,
+                                     long long run_id,
+                                     const std::vector<std::string>& warehouse_ids, WallTime now);
+
+  // updated_at strategy: the cursor to read from next time.
+  [[nodiscard]] Status SaveCursor(const std::string& sync_name, const std::string& cursor);
+
+  // Salted SHA-256 of a PII value, as stored in change_log/row_state ("sha256:<hex>").
+  std::string HashPii(const std::string& value) const;
+
+  // Retry-queue depth per status for a sync.
+  Result<long long> RetryQueueDepth(const std::string& sync_name, const std::string& status);
+
+ private:
+  DeliveryStore(PgConnection* conn, std::string schema, std::string salt)
+      : conn_(conn), schema_(std::move(schema)), salt_(std::move(salt)) {}
+  PgConnection* conn_;
+  std::string schema_;
+  std::string salt_;
+};
+
+}  // namespace backflow
