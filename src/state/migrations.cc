@@ -1,0 +1,179 @@
+#include "state/migrations.h"
+
+#include <string>
+#include <vector>
+
+namespace backflow {
+namespace {
+
+// Each migration is SQL with {s} standing for the quoted state schema. Never edit a
+// released migration; add a new one.
+const std::vector<std::string>& Migrations() {
+  static const std::vector<std::string> kMigrations = {
+      // 1: the spec's tables and the per-sync state the diff needs.
+      R"SQL(
+CREATE TABLE IF NOT EXISTS {s}.meta (
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
+INSERT INTO {s}.meta (key, value)
+  VALUES ('pii_salt', encode(sha256((random()::text || clock_timestamp()::text || pg_backend_pid()::text)::bytea), 'hex'))
+  ON CONFLICT (key) DO NOTHING;
+
+CREATE TABLE {s}.id_mappings (
+  warehouse_id       text NOT NULL,
+  destination_system text NOT NULL,
+  object_type        text NOT NULL,
+  destination_id     text,
+  sync_status        text NOT NULL DEFAULT 'pending'
+                     CHECK (sync_status IN ('success', 'failed', 'pending', 'deleted')),
+  last_synced_at     timestamptz,
+  updated_at         timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (destination_system, object_type, warehouse_id)
+);
+CREATE UNIQUE INDEX id_mappings_destination_id
+  ON {s}.id_mappings (destination_system, object_type, destination_id)
+  WHERE destination_id IS NOT NULL;
+
+-- What was last confirmed per sync and row: the diff compares against row_hash.
+-- field_values holds the delivered values (PII fields as salted hashes) for plan's
+-- old -> new view and change_log's changed_fields.
+CREATE TABLE {s}.row_state (
+  sync_name    text NOT NULL,
+  warehouse_id text NOT NULL,
+  row_hash     text NOT NULL,
+  field_values jsonb NOT NULL DEFAULT '{}',
+  delivered_at timestamptz NOT NULL,
+  run_id       bigint,
+  PRIMARY KEY (sync_name, warehouse_id)
+);
+
+CREATE TABLE {s}.sync_cursors (
+  sync_name  text PRIMARY KEY,
+  cursor     text NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE {s}.sync_runs (
+  run_id         bigserial PRIMARY KEY,
+  sync_name      text NOT NULL,
+  destination    text NOT NULL,
+  kind           text NOT NULL DEFAULT 'sync' CHECK (kind IN ('sync', 'plan', 'retry')),
+  started_at     timestamptz NOT NULL DEFAULT now(),
+  finished_at    timestamptz,
+  status         text NOT NULL DEFAULT 'running'
+                 CHECK (status IN ('running', 'succeeded', 'partial', 'failed', 'blocked', 'planned')),
+  rows_read      bigint NOT NULL DEFAULT 0,
+  rows_changed   bigint NOT NULL DEFAULT 0,
+  rows_attempted bigint NOT NULL DEFAULT 0,
+  rows_succeeded bigint NOT NULL DEFAULT 0,
+  rows_failed    bigint NOT NULL DEFAULT 0,
+  rows_rejected  bigint NOT NULL DEFAULT 0,
+  rows_skipped   bigint NOT NULL DEFAULT 0,
+  rows_deleted   bigint NOT NULL DEFAULT 0,
+  api_requests   bigint NOT NULL DEFAULT 0,
+  error_summary  jsonb NOT NULL DEFAULT '{}',
+  message        text,
+  forced         boolean NOT NULL DEFAULT false,
+  host           text
+);
+CREATE INDEX sync_runs_by_sync ON {s}.sync_runs (sync_name, started_at DESC);
+
+CREATE TABLE {s}.retry_queue (
+  sync_name       text NOT NULL,
+  warehouse_id    text NOT NULL,
+  destination     text NOT NULL,
+  row_hash        text NOT NULL,
+  attempts        integer NOT NULL DEFAULT 1,
+  next_attempt_at timestamptz NOT NULL,
+  last_error      text,
+  error_category  text,
+  payload         jsonb NOT NULL DEFAULT '{}',
+  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'dead')),
+  first_failed_at timestamptz NOT NULL DEFAULT now(),
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  last_run_id     bigint,
+  PRIMARY KEY (sync_name, warehouse_id)
+);
+CREATE INDEX retry_queue_due ON {s}.retry_queue (sync_name, status, next_attempt_at);
+
+CREATE TABLE {s}.change_log (
+  id             bigserial PRIMARY KEY,
+  run_id         bigint NOT NULL,
+  sync_name      text NOT NULL,
+  destination    text NOT NULL,
+  warehouse_id   text NOT NULL,
+  destination_id text,
+  operation      text NOT NULL CHECK (operation IN ('create', 'update', 'delete')),
+  changed_fields text[] NOT NULL DEFAULT '{}',
+  field_values   jsonb NOT NULL DEFAULT '{}',
+  sent_at        timestamptz NOT NULL DEFAULT now(),
+  planned        boolean NOT NULL DEFAULT false
+);
+CREATE INDEX change_log_by_run ON {s}.change_log (run_id);
+CREATE INDEX change_log_by_record ON {s}.change_log (sync_name, warehouse_id, sent_at DESC);
+
+-- Rows that broke the contract, with every reason; kept for the data team.
+CREATE TABLE {s}.rejected_rows (
+  id           bigserial PRIMARY KEY,
+  run_id       bigint NOT NULL,
+  sync_name    text NOT NULL,
+  warehouse_id text,
+  reasons      jsonb NOT NULL,
+  rejected_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX rejected_rows_by_run ON {s}.rejected_rows (run_id);
+)SQL",
+  };
+  return kMigrations;
+}
+
+std::string Expand(const std::string& sql, const std::string& schema) {
+  std::string out;
+  const std::string quoted = QuoteIdent(schema);
+  for (size_t i = 0; i < sql.size(); ++i) {
+    if (sql.compare(i, 3, "{s}") == 0) {
+      out += quoted;
+      i += 2;
+    } else {
+      out += sql[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
+
+Status Migrate(PgConnection& conn, const std::string& state_schema) {
+  const std::string s = QuoteIdent(state_schema);
+  // One migrator at a time across every daemon on this warehouse.
+  return conn.InTransaction("migrate the state schema", [&](pqxx::work& tx) {
+    tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + QuoteLiteral("backflow-migrate:" + state_schema) + "))");
+    tx.exec("CREATE SCHEMA IF NOT EXISTS " + s);
+    tx.exec("CREATE TABLE IF NOT EXISTS " + s +
+            ".schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+    pqxx::result r = tx.exec("SELECT coalesce(max(version), 0) FROM " + s + ".schema_migrations");
+    int current = r[0][0].as<int>();
+    const auto& all = Migrations();
+    for (int v = current + 1; v <= static_cast<int>(all.size()); ++v) {
+      tx.exec(Expand(all[v - 1], state_schema));
+      tx.exec("INSERT INTO " + s + ".schema_migrations (version) VALUES (" + std::to_string(v) + ")");
+    }
+  });
+}
+
+Result<std::string> LoadSalt(PgConnection& conn, const std::string& state_schema) {
+  std::string salt;
+  Status st = conn.NonTransaction("load the PII salt", [&](pqxx::nontransaction& tx) {
+    pqxx::result r = tx.exec("SELECT value FROM " + QuoteIdent(state_schema) +
+                             ".meta WHERE key = 'pii_salt'");
+    if (!r.empty()) salt = r[0][0].c_str();
+  });
+  if (!st.ok()) return st;
+  if (salt.empty()) return Status::Failed("the state schema has no PII salt; run `backflow migrate`");
+  return salt;
+}
+
+}  // namespace backflow
