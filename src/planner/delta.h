@@ -12,8 +12,10 @@
 // order with a server-side cursor, so memory does not grow with the model.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,23 +29,40 @@
 namespace backflow {
 
 struct DeltaOptions {
-  bool full = false;              // --full: ignore stored hashes, every row is "changed"
-  std::optional<double> sample;   // 0..1: only rows whose stable key hash falls below it
+  bool full = false;              // --full: ignore stored hashes and retry holds; every
+                                  // (valid, consented, sampled) row is "changed"
+  std::optional<double> sample;   // 0..1: only rows whose stable key hash falls below it;
+                                  // unset: sync.sample (the standing canary), if any
   bool retry_only = false;        // `retry NAME`: only rows with a due retry_queue entry
+  bool retry_all_pending = false; // with retry_only: every pending entry counts as due
   bool with_deletes = false;      // also find delivered rows that left the model
+  // "Now" for retry_queue.next_attempt_at (the injected clock); unset: the server's now().
+  std::optional<WallTime> now;
+  // Fields whose row_state.field_values hold pii_hasher(value) instead of the value, so
+  // changed_fields compares hashes. Without a hasher they compare as plain text.
+  std::set<std::string> pii_fields;
+  std::function<std::string(const std::string&)> pii_hasher;
 };
 
 struct DeltaSummary {
   long long rows_read = 0;        // model rows considered (in the window for updated_at)
   long long rows_changed = 0;     // new or changed rows, ready to stream
-  long long rows_unchanged = 0;   // rows_read = rows_changed + rows_unchanged + held + ...
+  long long rows_unchanged = 0;   // rows_read = rows_changed + rows_unchanged + rows_held
+                                  //   + rows_no_consent + rows_out_of_sample + rows_bad_key
+                                  // (each row counts once, in that order of precedence:
+                                  // bad key, no consent, out of sample, held/unchanged).
+                                  // retry_only: rows without a due entry are unchanged or,
+                                  // with a queue entry, held.
   long long rows_held = 0;        // unchanged since a failure, waiting for their retry time
   long long rows_no_consent = 0;  // excluded by consent_column
   long long rows_out_of_sample = 0;
   long long null_keys = 0;        // rows whose primary key is null (the run must block)
   long long duplicate_keys = 0;   // primary-key values that occur more than once (block)
   long long previously_delivered = 0;  // rows with a confirmed delivery for this sync
+  long long rows_changed_delivered = 0;  // changed rows that were delivered before (updates):
+                                         // the numerator of max_change_share
   long long rows_deleted = 0;     // with_deletes: delivered rows no longer in the model
+  long long rows_bad_key = 0;     // rows with a null or duplicated key (never streamed)
   std::optional<std::string> new_cursor;  // updated_at: max(column) seen, to store on success
 };
 
@@ -59,7 +78,12 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
 
 class DeltaReader {
  public:
-  // Takes its own connection (it holds a transaction open for the cursor).
+  // Takes its own connection (it holds a transaction open for the cursor; the temp
+  // tables go with it when the reader is destroyed). Runs create_temp, fill_and_count
+  // and, with_deletes, materialises `deletes` before returning, so summary() is final.
+  // REQUIRES: Migrate() has run on state_schema; sync.fields is not empty.
+  // kInvalidArgument when the model's SQL is wrong, kUnavailable when the warehouse
+  // cannot be reached, kFailed for other SQL errors.
   static Result<std::unique_ptr<DeltaReader>> Open(std::unique_ptr<PgConnection> conn,
                                                    const SyncConfig& sync,
                                                    const std::string& destination_system,
@@ -70,12 +94,15 @@ class DeltaReader {
   virtual const DeltaSummary& summary() const = 0;
   // The destination field names, in the order of Record::values.
   virtual const std::vector<std::string>& fields() const = 0;
-  // Appends up to `max` changed records (primary-key order) to *out; returns false when
-  // the delta is exhausted. Records carry destination_id and previous_values from state.
+  // Appends up to `max` changed records (primary-key order) to *out; returns false, with
+  // nothing appended, once the delta is exhausted. Records carry destination_id and
+  // previous_values from state.
   virtual Result<bool> Next(size_t max, std::vector<Record>* out) = 0;
   // Rewinds to the first changed record (a second pass, e.g. after contract counting).
   virtual Status Rewind() = 0;
-  // with_deletes: up to `max` (warehouse_id, destination_id) of rows that left the model.
+  // with_deletes: up to `max` (warehouse_id, destination_id) of rows that left the model,
+  // in warehouse_id order; destination_id is "" when unknown. false, with nothing
+  // appended, once exhausted (at once without with_deletes).
   virtual Result<bool> NextDeleted(size_t max,
                                    std::vector<std::pair<std::string, std::string>>* out) = 0;
 };

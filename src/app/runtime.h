@@ -1,0 +1,62 @@
+// Runtime: what one backflow process builds from a validated Config — a Destination and
+// a DestinationChannel per configured destination (shared by every sync that targets it),
+// the HTTP transport, clock, randomness and telemetry — and the process-wide stop flag.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "backflow/clock.h"
+#include "backflow/config.h"
+#include "backflow/destination.h"
+#include "backflow/http.h"
+#include "backflow/status.h"
+#include "backflow/telemetry.h"
+#include "delivery/channel.h"
+
+namespace backflow {
+
+// The outside world, injectable for tests. Null members get the real thing.
+struct RuntimeDeps {
+  HttpTransport* transport = nullptr;  // default: libcurl
+  Clock* clock = nullptr;              // default: Clock::Real()
+  Random* random = nullptr;            // default: seeded from the time
+  Telemetry* telemetry = nullptr;      // default: Telemetry::Null()
+};
+
+class Runtime {
+ public:
+  // Creates every destination and its channel.
+  static Result<std::unique_ptr<Runtime>> Create(Config config, RuntimeDeps deps = {});
+  ~Runtime();
+
+  const Config& config() const { return config_; }
+  const SyncConfig* sync(const std::string& name) const;
+  Destination* destination(const std::string& name) const;
+  DestinationChannel* channel(const std::string& name) const;
+  Clock* clock() const { return clock_; }
+  Telemetry* telemetry() const { return telemetry_; }
+
+  // A stop was requested (SIGTERM): runs finish their in-flight batches and stop.
+  bool stop_requested() const { return stop_.load(); }
+  void RequestStop() { stop_.store(true); }
+  // Past the drain timeout: tell every channel to stop waiting and retrying.
+  void CancelDelivery();
+
+ private:
+  Runtime() = default;
+  Config config_;
+  std::unique_ptr<HttpTransport> owned_transport_;
+  std::unique_ptr<Random> owned_random_;
+  HttpTransport* transport_ = nullptr;
+  Clock* clock_ = nullptr;
+  Random* random_ = nullptr;
+  Telemetry* telemetry_ = nullptr;
+  std::map<std::string, std::unique_ptr<Destination>> destinations_;
+  std::map<std::string, std::unique_ptr<DestinationChannel>> channels_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace backflow
