@@ -33,6 +33,8 @@ class Clock {
 class ManualClock final : public Clock {
  public:
   ManualClock();
+  // Wall time starts at `wall_start` (tests against Postgres pass the real now()).
+  explicit ManualClock(WallTime wall_start);
   SteadyTime Now() const override;
   WallTime WallNow() const override;
   void SleepFor(std::chrono::nanoseconds d) override;

@@ -41,6 +41,9 @@ ManualClock::ManualClock()
     : steady_(SteadyTime(std::chrono::hours(1000))),
       wall_(WallTime(std::chrono::seconds(1'800'000'000))) {}
 
+ManualClock::ManualClock(WallTime wall_start)
+    : steady_(SteadyTime(std::chrono::hours(1000))), wall_(wall_start) {}
+
 SteadyTime ManualClock::Now() const {
   std::lock_guard<std::mutex> lock(mu_);
   return steady_;
