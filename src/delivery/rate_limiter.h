@@ -1,0 +1,90 @@
+// RateLimiter: a destination's request budget, shared by every sync that targets it.
+//
+// Semantics (spec section 2): at most `requests` sends in ANY rolling window of `per`.
+// This is a sliding log of the last `requests` send times, not a steadily refilling token
+// bucket (which lets up to 2x through a rolling window). Send i may leave only once
+// send[i - limit] + per has passed.
+//
+// `burst` (optional) caps how many leave at once: a GCRA (virtual-scheduling token bucket)
+// of capacity `burst` refilling at limit/per sits in front of the window. With the burst
+// used up, sends are spaced per/limit apart. Without `burst` only the window applies.
+//
+// Adaptation from response headers (Observe):
+//   remaining == 0      -> nobody sends until reset_at, or else until the oldest send in
+//                          the (rolling) window ages out.
+//   limit < configured  -> the effective limit drops to it (never rises above configured).
+//   retry_after         -> nobody sends until then.
+//   a 429               -> multiplicative decrease of the effective limit, then additive
+//                          increase (2% of configured, at least 1, per window without a
+//                          429), so a hidden lower real limit is converged on.
+//   daily_used/daily_limit past `quota_share` -> paused (for kQuotaPause, then one probe).
+//
+// Reserve() does not sleep: it books the earliest allowed send time and returns how long
+// the caller must wait before sending. Thread-safe.
+#pragma once
+
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "backflow/clock.h"
+#include "backflow/config.h"
+#include "backflow/destination.h"
+
+namespace backflow {
+
+class RateLimiter {
+ public:
+  // How long a daily quota past its share pauses the destination before one probe.
+  static constexpr Millis kQuotaPause{60LL * 60 * 1000};
+  // Multiplicative decrease after a 429.
+  static constexpr double kDecrease = 0.7;
+
+  // `config.requests <= 0` means unlimited (only header waits and pauses apply).
+  // REQUIRES: clock outlives the limiter; 0 < quota_share <= 1.
+  RateLimiter(const RateLimitConfig& config, Clock* clock, double quota_share = 1.0);
+
+  RateLimiter(const RateLimiter&) = delete;
+  RateLimiter& operator=(const RateLimiter&) = delete;
+
+  // Books one send at the earliest time the budget allows and returns the wait until it
+  // (zero when it may leave now). The caller must send after waiting exactly that long.
+  [[nodiscard]] Millis Reserve();
+
+  // Adapts to what a response said. `rate_limited`: the response was a 429 (or the
+  // destination's equivalent).
+  void Observe(const RateLimitHints& hints, bool rate_limited);
+
+  // Nobody sends before now + d (a Retry-After).
+  void BlockFor(Millis d);
+  // Stops sending until `until` (a pause verdict or a quota past its share).
+  void PauseUntil(SteadyTime until, std::string reason);
+
+  bool paused() const;
+  std::string pause_reason() const;
+  // The limit per `per` currently applied (after header and 429 adaptation).
+  long long effective_limit() const;
+
+ private:
+  long long EffectiveLimitLocked(SteadyTime now) const;
+  void RecoverLocked(SteadyTime now);
+
+  mutable std::mutex mu_;
+  Clock* const clock_;
+  const long long configured_;
+  const SteadyTime::duration per_;
+  const long long burst_;  // 0: no burst cap
+  const double quota_share_;
+
+  std::deque<SteadyTime> sends_;  // booked send times, ascending; at most configured_
+  SteadyTime tat_{};              // GCRA theoretical arrival time
+  SteadyTime blocked_until_{};
+  SteadyTime paused_until_{};
+  std::string pause_reason_;
+  long long header_limit_;        // from the last limit header, <= configured_
+  double aimd_limit_;             // after 429s, <= configured_
+  SteadyTime last_adjust_{};      // last decrease or increase of aimd_limit_
+};
+
+}  // namespace backflow

@@ -1,0 +1,213 @@
+#include "delivery/rate_limiter.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace backflow {
+namespace {
+
+using std::chrono::milliseconds;
+
+RateLimitConfig Limit(long long requests, Millis per, std::optional<long long> burst = {}) {
+  RateLimitConfig c;
+  c.requests = requests;
+  c.per = per;
+  c.burst = burst;
+  return c;
+}
+
+// Sends `n` requests as fast as the limiter allows; returns the send times.
+std::vector<SteadyTime> Drive(RateLimiter& limiter, ManualClock& clock, int n) {
+  std::vector<SteadyTime> times;
+  for (int i = 0; i < n; ++i) {
+    clock.SleepFor(limiter.Reserve());
+    times.push_back(clock.Now());
+  }
+  return times;
+}
+
+// The most sends in any window [t, t + w).
+long long MaxInWindow(const std::vector<SteadyTime>& times, SteadyTime::duration w) {
+  long long best = 0;
+  size_t lo = 0;
+  for (size_t hi = 0; hi < times.size(); ++hi) {
+    while (times[hi] - times[lo] >= w) ++lo;
+    best = std::max<long long>(best, static_cast<long long>(hi - lo + 1));
+  }
+  return best;
+}
+
+TEST(RateLimiterTest, NeverExceedsTheLimitInAnyRollingWindow) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(10, milliseconds(1000)), &clock);
+  auto times = Drive(limiter, clock, 500);
+  EXPECT_EQ(MaxInWindow(times, milliseconds(1000)), 10);
+  for (size_t i = 10; i < times.size(); ++i)
+    ASSERT_GE(times[i] - times[i - 10], milliseconds(1000)) << "send " << i;
+}
+
+TEST(RateLimiterTest, RollingWindowHoldsWithIrregularArrivals) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(7, milliseconds(1000)), &clock);
+  std::vector<SteadyTime> times;
+  for (int i = 0; i < 300; ++i) {
+    clock.Advance(milliseconds((i * 37) % 290));  // idle gaps of varying length
+    clock.SleepFor(limiter.Reserve());
+    times.push_back(clock.Now());
+  }
+  EXPECT_LE(MaxInWindow(times, milliseconds(1000)), 7);
+}
+
+TEST(RateLimiterTest, LongRunUsesAtLeast97PercentOfTheBudget) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(50, milliseconds(1000), 5), &clock);
+  const int n = 5000;
+  auto times = Drive(limiter, clock, n);
+  const double windows = std::chrono::duration<double>(times.back() - times.front()).count();
+  const double budget = 50.0 * windows + 5;  // the first burst is free
+  EXPECT_GE(n / budget, 0.97);
+  EXPECT_LE(MaxInWindow(times, milliseconds(1000)), 50);
+}
+
+TEST(RateLimiterTest, WithoutBurstTheWholeWindowMayLeaveAtOnce) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(20, milliseconds(1000)), &clock);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(limiter.Reserve(), Millis(0));
+  EXPECT_EQ(limiter.Reserve(), Millis(1000));
+}
+
+TEST(RateLimiterTest, BurstCapsHowManyLeaveAtOnce) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(100, milliseconds(1000), 10), &clock);
+  auto times = Drive(limiter, clock, 300);
+  EXPECT_EQ(MaxInWindow(times, milliseconds(1)), 10);  // at the same instant
+  // GCRA: in any span d, at most burst + d / (per / requests).
+  EXPECT_LE(MaxInWindow(times, milliseconds(100)), 10 + 10);
+  EXPECT_LE(MaxInWindow(times, milliseconds(1000)), 100);
+  // Once the burst is used up, sends are spaced per / requests apart.
+  for (size_t i = 11; i < 100; ++i)
+    ASSERT_EQ(times[i] - times[i - 1], milliseconds(10)) << "send " << i;
+}
+
+TEST(RateLimiterTest, RemainingZeroWaitsUntilReset) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(100, milliseconds(10000)), &clock);
+  (void)limiter.Reserve();
+  RateLimitHints hints;
+  hints.remaining = 0;
+  hints.reset_at = clock.WallNow() + std::chrono::seconds(7);
+  limiter.Observe(hints, false);
+  EXPECT_EQ(limiter.Reserve(), Millis(7000));
+}
+
+TEST(RateLimiterTest, RemainingZeroWithoutResetWaitsAWindow) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(100, milliseconds(10000)), &clock);
+  RateLimitHints hints;
+  hints.remaining = 0;
+  limiter.Observe(hints, false);
+  EXPECT_EQ(limiter.Reserve(), Millis(10000));
+}
+
+TEST(RateLimiterTest, RemainingZeroWithoutResetWaitsForTheOldestSendToAgeOut) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(100, milliseconds(10000)), &clock);
+  EXPECT_EQ(limiter.Reserve(), Millis(0));
+  clock.Advance(milliseconds(4000));
+  EXPECT_EQ(limiter.Reserve(), Millis(0));
+  RateLimitHints hints;
+  hints.remaining = 0;
+  limiter.Observe(hints, false);
+  EXPECT_EQ(limiter.Reserve(), Millis(6000));  // the send at 0 leaves the window at 10 s
+}
+
+TEST(RateLimiterTest, SmallerHeaderLimitIsHonouredButNeverRaisedAboveConfigured) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(100, milliseconds(1000)), &clock);
+  RateLimitHints smaller;
+  smaller.limit = 10;
+  limiter.Observe(smaller, false);
+  EXPECT_EQ(limiter.effective_limit(), 10);
+  auto times = Drive(limiter, clock, 100);
+  EXPECT_LE(MaxInWindow(times, milliseconds(1000)), 10);
+
+  RateLimitHints larger;
+  larger.limit = 1000;
+  limiter.Observe(larger, false);
+  EXPECT_EQ(limiter.effective_limit(), 100);
+
+  RateLimitHints other_window;  // 20 per 2 s is 10 per our 1 s
+  other_window.limit = 20;
+  other_window.window = Millis(2000);
+  limiter.Observe(other_window, false);
+  EXPECT_EQ(limiter.effective_limit(), 10);
+}
+
+TEST(RateLimiterTest, RetryAfterBlocksEveryone) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(100, milliseconds(1000)), &clock);
+  RateLimitHints hints;
+  hints.retry_after = Millis(30000);
+  limiter.Observe(hints, true);
+  EXPECT_EQ(limiter.Reserve(), Millis(30000));
+  limiter.BlockFor(Millis(45000));
+  EXPECT_EQ(limiter.Reserve(), Millis(45000));
+}
+
+TEST(RateLimiterTest, RateLimitedDecreasesThenRecoversAdditively) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(100, milliseconds(1000)), &clock);
+  limiter.Observe({}, true);
+  EXPECT_EQ(limiter.effective_limit(), 70);
+  limiter.Observe({}, true);
+  EXPECT_EQ(limiter.effective_limit(), 49);
+  clock.Advance(milliseconds(1000));
+  EXPECT_EQ(limiter.effective_limit(), 51);  // +2% of configured per window
+  clock.Advance(milliseconds(100000));
+  EXPECT_EQ(limiter.effective_limit(), 100);  // never above configured
+}
+
+TEST(RateLimiterTest, DailyQuotaPastShareBlocks) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(100, milliseconds(1000)), &clock, 0.5);
+  RateLimitHints hints;
+  hints.daily_used = 499;
+  hints.daily_limit = 1000;
+  limiter.Observe(hints, false);
+  EXPECT_FALSE(limiter.paused());
+  hints.daily_used = 500;
+  limiter.Observe(hints, false);
+  EXPECT_TRUE(limiter.paused());
+  EXPECT_NE(limiter.pause_reason().find("500 of 1000"), std::string::npos);
+  clock.Advance(RateLimiter::kQuotaPause);
+  EXPECT_FALSE(limiter.paused());
+}
+
+TEST(RateLimiterTest, ReserveIsThreadSafe) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(5, milliseconds(1000)), &clock);
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<SteadyTime> booked;
+  const SteadyTime start = clock.Now();
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        Millis wait = limiter.Reserve();
+        std::lock_guard<std::mutex> lock(mu);
+        booked.push_back(start + wait);  // the clock does not move: waits are absolute
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::sort(booked.begin(), booked.end());
+  ASSERT_EQ(booked.size(), 100u);
+  EXPECT_LE(MaxInWindow(booked, milliseconds(1000)), 5);
+}
+
+}  // namespace
+}  // namespace backflow
