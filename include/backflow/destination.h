@@ -21,6 +21,7 @@ namespace backflow {
 
 struct SyncConfig;
 struct DestinationConfig;
+class BulkProtocol;  // backflow/bulk.h
 
 // The whole-request verdict of a response (vector's Retry/RetryPartial/DontRetry/Successful).
 enum class Verdict {
@@ -97,6 +98,15 @@ class Destination {
 
   // What the response's headers say about limits (called for every response).
   virtual RateLimitHints ReadRateLimit(const HttpResponse& response) const = 0;
+
+  // The share (0..1] of the destination's daily API budget backflow may use (Salesforce's
+  // daily_quota_share). Delivery pauses the destination (as for Verdict::kPause) once a
+  // response's hints say daily_used >= DailyQuotaShare() * daily_limit.
+  virtual double DailyQuotaShare() const { return 1.0; }
+
+  // The destination's bulk-load API (Salesforce Bulk API 2.0), or nullptr when it has
+  // none. Owned by the destination; see backflow/bulk.h for the loop that drives it.
+  virtual const BulkProtocol* bulk() const { return nullptr; }
 };
 
 // The classification every destination shares (fluent-bit): 408/429/5xx and transport

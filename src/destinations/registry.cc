@@ -1,6 +1,8 @@
 #include "destinations/registry.h"
 
+#include "destinations/braze/braze.h"
 #include "destinations/hubspot/hubspot.h"
+#include "destinations/salesforce/salesforce.h"
 
 namespace backflow {
 
@@ -8,6 +10,8 @@ std::vector<const DestinationType*> DestinationTypes() {
   // One line per destination type.
   return {
       &HubSpotDestinationType(),
+      &SalesforceDestinationType(),
+      &BrazeDestinationType(),
   };
 }
 

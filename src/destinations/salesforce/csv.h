@@ -1,0 +1,108 @@
+// CSV as Bulk API 2.0 speaks it: RFC 4180 with LF line endings, UTF-8 passed through.
+//
+// A field is quoted when it holds a comma, a quote, CR or LF, or leading/trailing space;
+// quotes inside are doubled. The reader takes quoted or bare fields and LF or CRLF line
+// ends; an empty document has no rows.
+//
+// Inline because two libraries use it that link separately: the client
+// (backflow_dest_salesforce) and the emulator (backflow_emulator_salesforce, which the
+// backflow-sandbox binary links without the client).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backflow/status.h"
+
+namespace backflow::salesforce {
+
+using CsvRow = std::vector<std::string>;
+
+inline std::string CsvField(std::string_view field) {
+  bool quote = field.find_first_of(",\"\r\n") != std::string_view::npos ||
+               (!field.empty() && (field.front() == ' ' || field.back() == ' '));
+  if (!quote) return std::string(field);
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+// One record, LF-terminated.
+inline std::string CsvLine(const CsvRow& row) {
+  std::string out;
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i > 0) out += ',';
+    out += CsvField(row[i]);
+  }
+  out += '\n';
+  return out;
+}
+
+// Every record of `text`; kInvalidArgument on an unterminated quote or a quote in the
+// middle of a bare field.
+inline Result<std::vector<CsvRow>> ParseCsv(std::string_view text) {
+  std::vector<CsvRow> rows;
+  CsvRow row;
+  std::string field;
+  size_t i = 0;
+  const size_t n = text.size();
+  bool at_row_start = true;
+  while (i < n) {
+    if (at_row_start && (text[i] == '\n' || (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n'))) {
+      i += text[i] == '\r' ? 2 : 1;  // a blank line is not a record
+      continue;
+    }
+    at_row_start = false;
+    if (text[i] == '"') {
+      ++i;
+      bool closed = false;
+      while (i < n) {
+        if (text[i] == '"') {
+          if (i + 1 < n && text[i + 1] == '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          closed = true;
+          break;
+        }
+        field += text[i++];
+      }
+      if (!closed) return Status::InvalidArgument("CSV: unterminated quoted field");
+      if (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
+        return Status::InvalidArgument("CSV: text after a closing quote");
+    } else {
+      while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
+        if (text[i] == '"') return Status::InvalidArgument("CSV: quote inside a bare field");
+        field += text[i++];
+      }
+    }
+    row.push_back(std::move(field));
+    field.clear();
+    if (i >= n) break;
+    if (text[i] == ',') {
+      ++i;
+      if (i == n) row.emplace_back();  // a trailing comma ends with an empty field
+      else continue;
+    } else if (text[i] == '\r') {
+      if (i + 1 < n && text[i + 1] == '\n') ++i;
+      else return Status::InvalidArgument("CSV: bare CR");
+      ++i;
+    } else {
+      ++i;  // '\n'
+    }
+    rows.push_back(std::move(row));
+    row.clear();
+    at_row_start = true;
+  }
+  if (!row.empty()) rows.push_back(std::move(row));
+  return rows;
+}
+
+}  // namespace backflow::salesforce
