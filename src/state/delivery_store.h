@@ -9,6 +9,7 @@
 // batch, rows passed as a JSON array), never one round trip per row.
 #pragma once
 
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,11 +30,19 @@ struct BatchCommit {
   const std::vector<Record>* records = nullptr;
   const std::vector<RecordOutcome>* outcomes = nullptr; // parallel to records
   WallTime now;
-  bool dry_run = false;  // plan: only change_log rows (operation "would create"/"would update")
+  // plan: only change_log rows with planned = true, for the kDelivered outcomes (or every
+  // record when outcomes is null); nothing else is touched.
+  bool dry_run = false;
 };
 
+// operation: 'create' when the destination said so (RecordOutcome::created) or the record
+// was never delivered before; otherwise 'update'. A warehouse_id that occurs twice in a
+// batch counts once (its last occurrence).
 struct CommitTotals {
   long long delivered = 0, failed = 0, dead = 0, skipped = 0, created = 0, updated = 0;
+  // Delivered records whose destination_id another mapping held (merged or re-keyed in
+  // the destination): the stale mapping lost the id; the batch still commits.
+  long long remapped = 0;
 };
 
 class DeliveryStore {
@@ -44,8 +53,9 @@ class DeliveryStore {
 
   [[nodiscard]] Result<CommitTotals> CommitBatch(const BatchCommit& batch);
 
-  // on_delete: delete — marks the mappings of deleted records (sync_status 'deleted') and
-  // forgets their row_state, in one transaction.
+  // on_delete: delete — marks the mappings of deleted records (sync_status 'deleted'),
+  // forgets their row_state and retry_queue rows and writes 'delete' change_log rows, in
+  // one transaction.
   [[nodiscard]] Status CommitDeletes(const SyncConfig& sync, const DestinationConfig& dest,
                                      long long run_id,
                                      const std::vector<std::string>& warehouse_ids, WallTime now);

@@ -124,6 +124,70 @@ CREATE TABLE {s}.rejected_rows (
 );
 CREATE INDEX rejected_rows_by_run ON {s}.rejected_rows (run_id);
 )SQL",
+      // 2: views for teams building dashboards on Postgres (days are UTC days).
+      R"SQL(
+CREATE VIEW {s}.v_runs_daily AS
+SELECT (r.started_at AT TIME ZONE 'UTC')::date AS day,
+       r.sync_name,
+       r.destination,
+       count(*) AS runs,
+       count(*) FILTER (WHERE r.status = 'succeeded') AS succeeded_runs,
+       round(count(*) FILTER (WHERE r.status = 'succeeded')::numeric / count(*), 4) AS success_rate,
+       sum(r.rows_attempted)::bigint AS rows_attempted,
+       sum(r.rows_succeeded)::bigint AS rows_succeeded,
+       sum(r.rows_failed)::bigint AS rows_failed,
+       sum(r.rows_rejected)::bigint AS rows_rejected,
+       round(sum(r.rows_succeeded)::numeric / nullif(sum(r.rows_attempted), 0), 4) AS row_success_rate
+FROM {s}.sync_runs r
+WHERE r.kind <> 'plan'
+GROUP BY 1, 2, 3;
+COMMENT ON VIEW {s}.v_runs_daily IS
+  'Runs per UTC day, sync and destination (plans excluded). success_rate = succeeded runs / runs; row_success_rate = rows_succeeded / rows_attempted.';
+
+CREATE VIEW {s}.v_failure_reasons AS
+SELECT r.sync_name,
+       r.destination,
+       e.key AS reason,
+       sum(CASE WHEN jsonb_typeof(e.value) = 'number' THEN (e.value #>> '{}')::numeric ELSE 1 END)::bigint AS count,
+       max(coalesce(r.finished_at, r.started_at)) AS last_seen
+FROM {s}.sync_runs r
+CROSS JOIN LATERAL jsonb_each(r.error_summary) AS e
+WHERE r.kind <> 'plan' AND r.started_at > now() - interval '7 days'
+  AND jsonb_typeof(r.error_summary) = 'object'
+GROUP BY 1, 2, 3;
+COMMENT ON VIEW {s}.v_failure_reasons IS
+  'Why records failed in the runs (not plans) of the last 7 days, summed from sync_runs.error_summary.';
+
+CREATE VIEW {s}.v_change_log AS
+SELECT c.id,
+       c.run_id,
+       c.destination,
+       c.sync_name,
+       r.kind AS run_kind,
+       c.warehouse_id,
+       c.destination_id,
+       c.operation,
+       c.changed_fields,
+       c.sent_at,
+       c.planned
+FROM {s}.change_log c
+LEFT JOIN {s}.sync_runs r ON r.run_id = c.run_id;
+COMMENT ON VIEW {s}.v_change_log IS
+  'The audit trail without values: what was (or, planned, would be) sent, by whom and when.';
+
+CREATE VIEW {s}.v_retry_queue AS
+SELECT q.sync_name,
+       q.destination,
+       q.status,
+       count(*) AS count,
+       min(q.first_failed_at) AS oldest,
+       min(q.next_attempt_at) FILTER (WHERE q.status = 'pending') AS next_due,
+       count(*) FILTER (WHERE q.status = 'pending' AND q.next_attempt_at <= now()) AS due_now
+FROM {s}.retry_queue q
+GROUP BY 1, 2, 3;
+COMMENT ON VIEW {s}.v_retry_queue IS
+  'Retry-queue depth per sync and status, with the oldest failure and the next due attempt.';
+)SQL",
   };
   return kMigrations;
 }

@@ -16,8 +16,8 @@ namespace backflow {
 // The newest schema version this binary knows.
 int LatestSchemaVersion();
 
-// Creates the schema if needed and applies every migration not yet applied, each in its
-// own transaction. Idempotent.
+// Creates the schema if needed and applies every migration not yet applied, all in one
+// transaction under an advisory lock (a failed upgrade leaves the old version). Idempotent.
 [[nodiscard]] Status Migrate(PgConnection& conn, const std::string& state_schema);
 
 // The installation's salt for hashing PII (created by the first migration).

@@ -43,11 +43,15 @@ class RunStore {
   RunStore(PgConnection* conn, std::string state_schema)
       : conn_(conn), schema_(std::move(state_schema)) {}
 
-  // Inserts a `running` row; fills run->run_id.
+  // Inserts a `running` row (host = gethostname()); fills run->run_id, and
+  // run->started_at when it was unset (the database's now()).
   [[nodiscard]] Status Start(RunRecord* run);
-  // Writes the final status, counts and error_summary.
+  // Writes the final status, counts, error_summary, message and forced; finished_at is
+  // the database's now() when unset. NotFound when no such run.
   [[nodiscard]] Status Finish(const RunRecord& run);
   // Closes runs left `running` by a crash as `failed` (message says so). Returns how many.
+  // An empty sync_name closes every sync's. REQUIRES: the caller holds the sync's
+  // SyncLease (sync_lock.h), so a run another daemon is still doing is not closed.
   Result<long long> CloseAbandoned(const std::string& sync_name);
   // The newest runs, newest first; all syncs when sync_name is empty.
   Result<std::vector<RunRecord>> Recent(const std::string& sync_name, int limit);
