@@ -3,8 +3,10 @@
 //
 // strategy: hash     every model row's mapped fields are hashed in SQL and compared with
 //                    row_state.row_hash for (sync, warehouse_id).
-// strategy: updated_at  only rows with column > cursor - lookback are read, then the same
-//                    hash comparison (late rows are caught, re-read rows are not re-sent).
+// strategy: updated_at  only rows with column > cursor - lookback (and rows with a
+//                    retry_queue entry, whatever their age) are read, then the same hash
+//                    comparison (late rows are caught, re-read rows are not re-sent).
+//                    No cursor in sync_cursors: every row is read.
 //
 // DeltaReader::Open materialises the changed rows into a temporary table in one
 // statement that also counts what it read, so guards (null/duplicate keys, change share)

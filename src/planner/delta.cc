@@ -1,0 +1,204 @@
+#include "planner/delta.h"
+
+#include <string>
+#include <utility>
+
+#include "source/model.h"
+
+namespace backflow {
+namespace {
+
+constexpr const char* kDeltaCursor = "bf_delta_cur";
+constexpr const char* kDeletedCursor = "bf_deleted_cur";
+// Columns of DeltaSql::stream before the mapped values.
+constexpr size_t kFixedColumns = 4;
+
+long long AsCount(const pqxx::field& f) { return f.is_null() ? 0 : f.as<long long>(); }
+
+class PgDeltaReader final : public DeltaReader {
+ public:
+  PgDeltaReader(std::unique_ptr<PgConnection> conn, const SyncConfig& sync, DeltaOptions options,
+                DeltaSql sql)
+      : conn_(std::move(conn)), sync_name_(sync.name), options_(std::move(options)),
+        sql_(std::move(sql)) {
+    for (const auto& f : sync.fields) fields_.push_back(f.destination_field);
+  }
+  ~PgDeltaReader() override {
+    try {
+      tx_.reset();  // aborts: the temp tables and cursors go with the transaction
+    } catch (...) {
+    }
+  }
+
+  Status Start() {
+    try {
+      tx_ = std::make_unique<pqxx::work>(conn_->raw());
+      tx_->exec("DROP TABLE IF EXISTS pg_temp.bf_delta, pg_temp.bf_deleted");
+      tx_->exec(sql_.create_temp);
+      pqxx::result r = tx_->exec(sql_.fill_and_count);
+      const pqxx::row row = r[0];
+      summary_.rows_read = AsCount(row["rows_read"]);
+      summary_.rows_changed = AsCount(row["rows_changed"]);
+      summary_.rows_unchanged = AsCount(row["rows_unchanged"]);
+      summary_.rows_held = AsCount(row["rows_held"]);
+      summary_.rows_no_consent = AsCount(row["rows_no_consent"]);
+      summary_.rows_out_of_sample = AsCount(row["rows_out_of_sample"]);
+      summary_.null_keys = AsCount(row["null_keys"]);
+      summary_.duplicate_keys = AsCount(row["duplicate_keys"]);
+      summary_.rows_bad_key = AsCount(row["rows_bad_key"]);
+      summary_.previously_delivered = AsCount(row["previously_delivered"]);
+      if (!row["new_cursor"].is_null()) summary_.new_cursor = row["new_cursor"].c_str();
+      if (options_.with_deletes) {
+        pqxx::result d =
+            tx_->exec("CREATE TEMP TABLE bf_deleted ON COMMIT DROP AS " + sql_.deletes);
+        summary_.rows_deleted = static_cast<long long>(d.affected_rows());
+      }
+    } catch (...) {
+      return ModelError(StatusFromPgException("work out the delta of sync " + sync_name_));
+    }
+    BF_RETURN_IF_ERROR(DeclareCursors());
+    return Status::Ok();
+  }
+
+  const DeltaSummary& summary() const override { return summary_; }
+  const std::vector<std::string>& fields() const override { return fields_; }
+
+  Result<bool> Next(size_t max, std::vector<Record>* out) override {
+    if (delta_done_ || max == 0) return false;
+    try {
+      pqxx::result r =
+          tx_->exec("FETCH FORWARD " + std::to_string(max) + " FROM " + kDeltaCursor);
+      if (r.size() < max) delta_done_ = true;
+      if (r.empty()) return false;
+      AppendRecords(r, out);
+      return true;
+    } catch (...) {
+      return StatusFromPgException("read the delta of sync " + sync_name_);
+    }
+  }
+
+  Status Rewind() override {
+    try {
+      tx_->exec(std::string("CLOSE ") + kDeltaCursor);
+    } catch (...) {
+      return StatusFromPgException("rewind the delta of sync " + sync_name_);
+    }
+    delta_done_ = false;
+    return DeclareDeltaCursor();
+  }
+
+  Result<bool> NextDeleted(size_t max,
+                           std::vector<std::pair<std::string, std::string>>* out) override {
+    if (!options_.with_deletes || deleted_done_ || max == 0) return false;
+    try {
+      pqxx::result r =
+          tx_->exec("FETCH FORWARD " + std::to_string(max) + " FROM " + kDeletedCursor);
+      if (r.size() < max) deleted_done_ = true;
+      if (r.empty()) return false;
+      for (const auto& row : r) out->emplace_back(row[0].c_str(), row[1].c_str());
+      return true;
+    } catch (...) {
+      return StatusFromPgException("read the deleted rows of sync " + sync_name_);
+    }
+  }
+
+ private:
+  // Errors in the model's own SQL are the user's to fix.
+  static Status ModelError(Status st) {
+    if (st.code() == StatusCode::kFailed && st.message().find("SQLSTATE 42") != std::string::npos)
+      return Status::InvalidArgument(st.message());
+    return st;
+  }
+
+  Status DeclareDeltaCursor() {
+    try {
+      tx_->exec(std::string("DECLARE ") + kDeltaCursor + " NO SCROLL CURSOR FOR " + sql_.stream);
+      return Status::Ok();
+    } catch (...) {
+      return StatusFromPgException("open the delta of sync " + sync_name_);
+    }
+  }
+
+  Status DeclareCursors() {
+    BF_RETURN_IF_ERROR(DeclareDeltaCursor());
+    if (!options_.with_deletes) return Status::Ok();
+    try {
+      tx_->exec(std::string("DECLARE ") + kDeletedCursor +
+                " NO SCROLL CURSOR FOR SELECT warehouse_id, destination_id FROM bf_deleted"
+                " ORDER BY warehouse_id");
+      return Status::Ok();
+    } catch (...) {
+      return StatusFromPgException("open the deleted rows of sync " + sync_name_);
+    }
+  }
+
+  std::string Comparable(size_t field, const std::string& text) const {
+    if (options_.pii_hasher && options_.pii_fields.count(fields_[field]))
+      return options_.pii_hasher(text);
+    return text;
+  }
+
+  void AppendRecords(const pqxx::result& r, std::vector<Record>* out) const {
+    const size_t nf = fields_.size();
+    std::vector<ValueKind> kinds(nf);
+    for (size_t i = 0; i < nf; ++i)
+      kinds[i] = KindFromTypeOid(static_cast<unsigned int>(r.column_type(
+          static_cast<pqxx::row::size_type>(kFixedColumns + i))));
+    out->reserve(out->size() + r.size());
+    for (const auto& row : r) {
+      Record rec;
+      rec.warehouse_id = row[0].c_str();
+      rec.row_hash = row[1].c_str();
+      if (!row[2].is_null() && row[2].size() > 0) rec.destination_id = row[2].c_str();
+      rec.previously_delivered = !row[3].is_null() && row[3].c_str()[0] == 't';
+      rec.values.resize(nf);
+      for (size_t i = 0; i < nf; ++i) {
+        const pqxx::field f = row[static_cast<pqxx::row::size_type>(kFixedColumns + i)];
+        if (!f.is_null()) rec.values[i] = FieldValue{kinds[i], f.c_str()};
+      }
+      if (!rec.previously_delivered) {
+        rec.changed_fields = fields_;
+      } else {
+        rec.previous_values.resize(nf);
+        for (size_t i = 0; i < nf; ++i) {
+          const pqxx::field p = row[static_cast<pqxx::row::size_type>(kFixedColumns + nf + i)];
+          if (!p.is_null()) rec.previous_values[i] = p.c_str();
+          std::optional<std::string> now;
+          if (!rec.values[i].is_null()) now = Comparable(i, rec.values[i].text);
+          if (now != rec.previous_values[i]) rec.changed_fields.push_back(fields_[i]);
+        }
+      }
+      out->push_back(std::move(rec));
+    }
+  }
+
+  std::unique_ptr<PgConnection> conn_;
+  std::unique_ptr<pqxx::work> tx_;  // destroyed before conn_
+  std::string sync_name_;
+  DeltaOptions options_;
+  DeltaSql sql_;
+  std::vector<std::string> fields_;
+  DeltaSummary summary_;
+  bool delta_done_ = false;
+  bool deleted_done_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<DeltaReader>> DeltaReader::Open(std::unique_ptr<PgConnection> conn,
+                                                       const SyncConfig& sync,
+                                                       const std::string& destination_system,
+                                                       const std::string& state_schema,
+                                                       const DeltaOptions& options) {
+  if (conn == nullptr) return Status::Internal("DeltaReader::Open: no connection");
+  if (sync.fields.empty())
+    return Status::InvalidConfig("syncs." + sync.name + ".fields: no fields are mapped");
+  if (sync.primary_key.empty())
+    return Status::InvalidConfig("syncs." + sync.name + ".primary_key: not set");
+  DeltaSql sql = BuildDeltaSql(sync, destination_system, state_schema, options);
+  auto reader = std::make_unique<PgDeltaReader>(std::move(conn), sync, options, std::move(sql));
+  BF_RETURN_IF_ERROR(reader->Start());
+  return std::unique_ptr<DeltaReader>(std::move(reader));
+}
+
+}  // namespace backflow

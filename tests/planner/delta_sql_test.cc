@@ -1,0 +1,100 @@
+#include <gtest/gtest.h>
+
+#include "planner/delta.h"
+
+namespace backflow {
+namespace {
+
+SyncConfig Sync() {
+  SyncConfig s;
+  s.name = "lead_scores";
+  s.object = "Lead";
+  s.model_sql = "SELECT user_id, email, score FROM analytics.lead_scores";
+  s.primary_key = "user_id";
+  s.fields = {{"Email", "email"}, {"Lead_Score__c", "score"}};
+  return s;
+}
+
+bool Has(const std::string& sql, const std::string& part) {
+  return sql.find(part) != std::string::npos;
+}
+
+TEST(DeltaSqlTest, HashStrategyShape) {
+  DeltaSql sql = BuildDeltaSql(Sync(), "sfdc", "backflow", {});
+  EXPECT_TRUE(Has(sql.create_temp, "CREATE TEMP TABLE bf_delta")) << sql.create_temp;
+  EXPECT_TRUE(Has(sql.create_temp, "WITH NO DATA"));
+  EXPECT_TRUE(Has(sql.create_temp, "(SELECT user_id, email, score FROM analytics.lead_scores) AS m"));
+  const std::string& f = sql.fill_and_count;
+  EXPECT_TRUE(Has(f, "md5('Email,Lead_Score__c' || row(m.\"email\", m.\"score\")::text)")) << f;
+  EXPECT_TRUE(Has(f, "LEFT JOIN \"backflow\".row_state rs ON rs.sync_name = 'lead_scores'"));
+  EXPECT_TRUE(Has(f, "LEFT JOIN \"backflow\".retry_queue q"));
+  EXPECT_TRUE(Has(f, "im.destination_system = 'sfdc' AND im.object_type = 'Lead'"));
+  EXPECT_TRUE(Has(f, "INSERT INTO bf_delta"));
+  EXPECT_TRUE(Has(f, "rs.row_hash IS DISTINCT FROM k.row_hash"));
+  EXPECT_TRUE(Has(f, "now()"));
+  EXPECT_FALSE(Has(f, "sync_cursors"));
+  EXPECT_FALSE(Has(f, "md5(k.warehouse_id)"));  // no sample
+  // One statement: no separators.
+  EXPECT_FALSE(Has(f, ";"));
+  EXPECT_TRUE(Has(sql.stream, "FROM bf_delta ORDER BY k"));
+  EXPECT_TRUE(Has(sql.stream, "prev ->> 'Email' AS p0"));
+  EXPECT_TRUE(Has(sql.deletes, "NOT EXISTS"));
+}
+
+TEST(DeltaSqlTest, UpdatedAtSampleConsentAndInjectedNow) {
+  SyncConfig s = Sync();
+  s.strategy = ChangeStrategy::kUpdatedAt;
+  s.updated_at_column = "updated_at";
+  s.lookback = Millis(3600 * 1000);
+  s.consent_column = "marketing_consent";
+  DeltaOptions o;
+  o.sample = 0.01;
+  o.now = WallTime(std::chrono::seconds(1767225600));  // 2026-01-01 00:00:00 UTC
+  DeltaSql sql = BuildDeltaSql(s, "sfdc", "state", o);
+  const std::string& f = sql.fill_and_count;
+  EXPECT_TRUE(Has(f, "\"state\".sync_cursors")) << f;
+  EXPECT_TRUE(Has(f, "interval '3600000 milliseconds'"));
+  EXPECT_TRUE(Has(f, "m.\"marketing_consent\") IS TRUE"));
+  EXPECT_TRUE(Has(f, "md5(k.warehouse_id)"));
+  EXPECT_TRUE(Has(f, ">= 42949673 THEN 'out_of_sample'"));  // ceil(0.01 * 2^32)
+  EXPECT_TRUE(Has(f, "'2026-01-01 00:00:00.000000+00'::timestamptz"));
+  EXPECT_FALSE(Has(f, "now()"));
+  EXPECT_TRUE(Has(f, "max(ua)::text AS new_cursor"));
+}
+
+TEST(DeltaSqlTest, RetryOnlyAndFull) {
+  DeltaOptions retry;
+  retry.retry_only = true;
+  std::string f = BuildDeltaSql(Sync(), "sfdc", "backflow", retry).fill_and_count;
+  EXPECT_TRUE(Has(f, "WHEN q.status = 'pending' AND q.next_attempt_at <= now() THEN 'changed'"));
+  retry.retry_all_pending = true;
+  f = BuildDeltaSql(Sync(), "sfdc", "backflow", retry).fill_and_count;
+  EXPECT_TRUE(Has(f, "WHEN q.status = 'pending' THEN 'changed'"));
+  DeltaOptions full;
+  full.full = true;
+  f = BuildDeltaSql(Sync(), "sfdc", "backflow", full).fill_and_count;
+  EXPECT_TRUE(Has(f, "ELSE 'changed'"));
+  EXPECT_FALSE(Has(f, "IS DISTINCT FROM"));
+}
+
+TEST(DeltaSqlTest, IdentifiersAreQuoted) {
+  SyncConfig s = Sync();
+  s.primary_key = "User \"Id\"";
+  s.name = "o'brien";
+  DeltaSql sql = BuildDeltaSql(s, "sfdc", "backflow", {});
+  EXPECT_TRUE(Has(sql.fill_and_count, "m.\"User \"\"Id\"\"\"::text")) << sql.fill_and_count;
+  EXPECT_TRUE(Has(sql.fill_and_count, "'o''brien'"));
+}
+
+TEST(DeltaSqlTest, SampleBucketIsStableAndUniform) {
+  EXPECT_DOUBLE_EQ(SampleBucket("42"), SampleBucket("42"));
+  EXPECT_NE(SampleBucket("42"), SampleBucket("43"));
+  // md5("") = d41d8cd9...: 0xd41d8cd9 / 2^32.
+  EXPECT_DOUBLE_EQ(SampleBucket(""), 3558706393.0 / 4294967296.0);
+  int below = 0;
+  for (int i = 0; i < 10000; ++i) below += SampleBucket(std::to_string(i)) < 0.5;
+  EXPECT_NEAR(below, 5000, 300);
+}
+
+}  // namespace
+}  // namespace backflow

@@ -1,0 +1,178 @@
+#include <gtest/gtest.h>
+
+#include "planner/delta_fixture.h"
+
+namespace backflow {
+namespace {
+
+TEST_F(DeltaTest, FirstRunEveryRowIsChanged) {
+  AddLeads(1, 5);
+  auto reader = Open();
+  ASSERT_TRUE(reader);
+  const DeltaSummary& s = reader->summary();
+  EXPECT_EQ(s.rows_read, 5);
+  EXPECT_EQ(s.rows_changed, 5);
+  EXPECT_EQ(s.rows_unchanged, 0);
+  EXPECT_EQ(s.previously_delivered, 0);
+  EXPECT_EQ(s.null_keys, 0);
+  EXPECT_EQ(s.duplicate_keys, 0);
+  EXPECT_FALSE(s.new_cursor.has_value());
+  EXPECT_EQ(reader->fields(), (std::vector<std::string>{"Email", "Score__c"}));
+  auto records = ReadAll(*reader, 2);
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[0].warehouse_id, "1");
+  EXPECT_EQ(records[4].warehouse_id, "5");
+  EXPECT_EQ(records[2].values[0].text, "u3@x.io");
+  EXPECT_EQ(records[2].values[1].text, "3");
+  EXPECT_EQ(records[2].values[1].kind, ValueKind::kInteger);
+  EXPECT_EQ(records[2].row_hash.size(), 32u);
+  EXPECT_FALSE(records[2].previously_delivered);
+  EXPECT_FALSE(records[2].destination_id.has_value());
+  EXPECT_TRUE(records[2].previous_values.empty());
+  EXPECT_EQ(records[2].changed_fields, reader->fields());
+  // The hash is the documented SQL expression.
+  EXPECT_EQ(records[2].row_hash,
+            db_.Scalar("SELECT md5('Email,Score__c' || row(email, score)::text) FROM "
+                       "analytics.leads WHERE id = 3"));
+}
+
+TEST_F(DeltaTest, AfterConfirmedDeliveryNothingIsChanged) {
+  AddLeads(1, 5);
+  DeliverAll();
+  auto reader = Open();
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->summary().rows_read, 5);
+  EXPECT_EQ(reader->summary().rows_changed, 0);
+  EXPECT_EQ(reader->summary().rows_unchanged, 5);
+  EXPECT_EQ(reader->summary().previously_delivered, 5);
+  std::vector<Record> out;
+  auto more = reader->Next(10, &out);
+  ASSERT_TRUE(more.ok());
+  EXPECT_FALSE(*more);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(DeltaTest, ChangingKRowsSendsExactlyThoseWithTheirChangedFields) {
+  AddLeads(1, 10);
+  DeliverAll();
+  db_.Exec("UPDATE analytics.leads SET score = 99 WHERE id IN (2, 4, 6)");
+  db_.Exec("UPDATE analytics.leads SET email = email WHERE id = 7");  // no real change
+  auto reader = Open();
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->summary().rows_changed, 3);
+  EXPECT_EQ(reader->summary().rows_unchanged, 7);
+  auto records = ReadAll(*reader);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].warehouse_id, "2");
+  EXPECT_EQ(records[1].warehouse_id, "4");
+  EXPECT_EQ(records[2].warehouse_id, "6");
+  EXPECT_TRUE(records[0].previously_delivered);
+  ASSERT_TRUE(records[0].destination_id.has_value());
+  EXPECT_EQ(*records[0].destination_id, "00Q2");
+  EXPECT_EQ(records[0].changed_fields, (std::vector<std::string>{"Score__c"}));
+  ASSERT_EQ(records[0].previous_values.size(), 2u);
+  EXPECT_EQ(records[0].previous_values[0], "u2@x.io");
+  EXPECT_EQ(records[0].previous_values[1], "2");
+  EXPECT_EQ(records[0].values[1].text, "99");
+}
+
+TEST_F(DeltaTest, FullResendsEveryRow) {
+  AddLeads(1, 4);
+  DeliverAll();
+  DeltaOptions full;
+  full.full = true;
+  auto reader = Open(full);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->summary().rows_changed, 4);
+  auto records = ReadAll(*reader);
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_TRUE(records[0].previously_delivered);
+  EXPECT_TRUE(records[0].changed_fields.empty());  // same values as delivered
+}
+
+TEST_F(DeltaTest, NullAndEmptyStringHashDifferently) {
+  db_.Exec("INSERT INTO analytics.leads (id, email, score) VALUES (1, '', 1), (2, NULL, 1)");
+  auto reader = Open();
+  ASSERT_TRUE(reader);
+  auto records = ReadAll(*reader);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_NE(records[0].row_hash, records[1].row_hash);
+  EXPECT_EQ(records[0].values[0].kind, ValueKind::kString);
+  EXPECT_TRUE(records[1].values[0].is_null());
+  Deliver(records, *reader);
+  reader.reset();
+  db_.Exec("UPDATE analytics.leads SET email = NULL WHERE id = 1");
+  auto again = Open();
+  ASSERT_TRUE(again);
+  auto changed = ReadAll(*again);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].warehouse_id, "1");
+  EXPECT_EQ(changed[0].changed_fields, (std::vector<std::string>{"Email"}));
+}
+
+TEST_F(DeltaTest, NullAndDuplicateKeysAreCountedAndNeverStreamed) {
+  AddLeads(1, 5);
+  db_.Exec("INSERT INTO analytics.leads (id, email) VALUES (NULL, 'a'), (NULL, 'b'),"
+           " (3, 'dup'), (3, 'dup2'), (4, 'dup')");
+  auto reader = Open();
+  ASSERT_TRUE(reader);
+  const DeltaSummary& s = reader->summary();
+  EXPECT_EQ(s.rows_read, 10);
+  EXPECT_EQ(s.null_keys, 2);
+  EXPECT_EQ(s.duplicate_keys, 2);  // 3 and 4
+  EXPECT_EQ(s.rows_bad_key, 2 + 3 + 2);
+  EXPECT_EQ(s.rows_changed, 3);    // 1, 2, 5
+  EXPECT_EQ(s.rows_read, s.rows_changed + s.rows_unchanged + s.rows_held + s.rows_no_consent +
+                             s.rows_out_of_sample + s.rows_bad_key);
+  auto records = ReadAll(*reader);
+  ASSERT_EQ(records.size(), 3u);
+  for (const Record& r : records) {
+    EXPECT_NE(r.warehouse_id, "3");
+    EXPECT_NE(r.warehouse_id, "4");
+    EXPECT_FALSE(r.warehouse_id.empty());
+  }
+}
+
+TEST_F(DeltaTest, ConsentColumnExcludesRowsThatAreNotTrue) {
+  AddLeads(1, 6);
+  db_.Exec("UPDATE analytics.leads SET consent = false WHERE id IN (1, 2)");
+  db_.Exec("UPDATE analytics.leads SET consent = NULL WHERE id = 3");
+  sync_.consent_column = "consent";
+  auto reader = Open();
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->summary().rows_no_consent, 3);
+  EXPECT_EQ(reader->summary().rows_changed, 3);
+  auto records = ReadAll(*reader);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].warehouse_id, "4");
+}
+
+TEST_F(DeltaTest, BrokenModelIsInvalidArgument) {
+  sync_.model_table.reset();
+  sync_.model_sql = "SELECT id, email, score FROM analytics.nope";
+  auto conn = PgConnection::Open(Secret(db_.dsn()));
+  ASSERT_TRUE(conn.ok());
+  auto reader = DeltaReader::Open(std::move(conn).value(), sync_, "sfdc", "backflow", {});
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.status().code(), StatusCode::kInvalidArgument) << reader.status().ToString();
+}
+
+TEST_F(DeltaTest, ModelSqlWorksAndTempTablesGoWithTheReader) {
+  AddLeads(1, 3);
+  sync_.model_table.reset();
+  sync_.model_sql = "SELECT id, lower(email) AS email, score FROM analytics.leads WHERE id > 1";
+  auto conn = PgConnection::Open(Secret(db_.dsn()));
+  ASSERT_TRUE(conn.ok());
+  PgConnection* raw = conn->get();
+  auto reader = DeltaReader::Open(std::move(conn).value(), sync_, "sfdc", "backflow", {});
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->summary().rows_changed, 2);
+  EXPECT_TRUE(raw->is_open());
+  // A second reader on a fresh connection sees the same delta (nothing was committed).
+  auto second = Open();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->summary().rows_changed, 2);
+}
+
+}  // namespace
+}  // namespace backflow
