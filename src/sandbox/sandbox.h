@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "backflow/clock.h"
 #include "backflow/status.h"
 
 namespace backflow::sandbox {
@@ -53,6 +54,10 @@ struct FaultSpec {
   std::deque<ScriptedAnswer> script;  // the next write answers, in order, before the above
   uint64_t seed = 1;
 
+  // {"fail_status":{"503":0.2},"apply_then_fail":0.1,"drop":0.05,"latency_ms":20,
+  //  "hidden_rate_limit":{"requests":10,"per_ms":1000},"seed":7,
+  //  "script":[{"status":500,"headers":{"Retry-After":"1"},"body":"..","apply_first":false}]}
+  // Every key is optional; unknown keys are refused.
   static FaultSpec FromJson(const nlohmann::json& j);  // throws on a malformed spec
   nlohmann::json ToJson() const;
 };
@@ -81,6 +86,9 @@ struct SandboxOptions {
   uint64_t seed = 1;
   int threads = 16;         // server worker threads
   nlohmann::json emulator_options = nlohmann::json::object();  // {"hubspot": {...}, ...}
+  // Time for the hidden rate limit, latency and the request log; nullptr: the real
+  // clock. A ManualClock lets tests move a rolling window without sleeping.
+  backflow::Clock* clock = nullptr;
 };
 
 class Sandbox {
@@ -109,11 +117,15 @@ class Sandbox {
   nlohmann::json RequestLog(const std::string& emulator) const;
   long long WriteRequests(const std::string& emulator) const;
   long long Requests(const std::string& emulator, int status = -1) const;
+  // {"requests":N,"writes":N,"status":{"200":N,...}} (what /_admin/{emulator}/counters serves).
+  nlohmann::json Counters(const std::string& emulator) const;
   Emulator* Find(const std::string& name) const;
   void Reset();
 
  private:
   struct State;
+  void RegisterAdmin();  // admin.cc
+
   SandboxOptions options_;
   std::unique_ptr<State> state_;
   std::vector<std::unique_ptr<Emulator>> emulators_;
