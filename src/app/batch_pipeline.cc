@@ -25,9 +25,11 @@ BatchPipeline::BatchPipeline(const SyncConfig* sync, const DestinationConfig* de
       telemetry_(telemetry),
       run_id_(run_id),
       plan_(plan),
-      max_in_flight_(static_cast<size_t>(std::max(1, destination->max_concurrency))) {}
+      max_in_flight_(static_cast<size_t>(std::max(1, destination->max_concurrency))),
+      started_(clock->Now()),
+      last_progress_log_(clock->Now()) {}
 
-Status BatchPipeline::Submit(RecordBatch batch) {
+Status BatchPipeline::Submit(RecordBatch batch, bool bulk) {
   if (batch.records.empty()) return Status::Ok();
   if (plan_ != nullptr) {
     DeliveryResult result;
@@ -36,7 +38,7 @@ Status BatchPipeline::Submit(RecordBatch batch) {
   }
   while (in_flight_.size() >= max_in_flight_) BF_RETURN_IF_ERROR(CommitOldest());
   if (!channel_status_.ok()) return Status::Ok();  // the channel stopped: send nothing more
-  std::future<DeliveryResult> f = channel_->Submit(batch);
+  std::future<DeliveryResult> f = bulk ? channel_->SubmitBulk(batch) : channel_->Submit(batch);
   in_flight_.push_back({std::move(batch), std::move(f)});
   return Status::Ok();
 }
@@ -143,6 +145,22 @@ Status BatchPipeline::Commit(const RecordBatch& batch, const DeliveryResult& res
     if (delivered) telemetry_->Rows(sync_->name, destination_->name, "delivered", delivered);
     if (failed) telemetry_->Rows(sync_->name, destination_->name, "failed", failed);
     if (skipped) telemetry_->Rows(sync_->name, destination_->name, "skipped", skipped);
+  }
+  const long long done = counts_.rows_attempted + counts_.rows_skipped;
+  if (progress_) progress_(done, progress_total_);
+  SteadyTime now = clock_->Now();
+  if (progress_total_ > 0 && now - last_progress_log_ >= kProgressEvery) {
+    last_progress_log_ = now;
+    double secs = std::chrono::duration<double>(now - started_).count();
+    double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+    double eta = rate > 0 ? static_cast<double>(progress_total_ - done) / rate : 0;
+    log::Info("Progress.", {{"run_id", run_id_},
+                            {"sync", sync_->name},
+                            {"destination", destination_->name},
+                            {"rows_done", done},
+                            {"rows_total", progress_total_},
+                            {"rows_per_s", static_cast<long long>(rate)},
+                            {"eta_s", static_cast<long long>(eta)}});
   }
   log::Debug("Batch committed.", {{"run_id", run_id_},
                                   {"sync", sync_->name},

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <string>
@@ -32,10 +33,20 @@ class BatchPipeline {
                 DestinationChannel* channel, DeliveryStore* store, Clock* clock,
                 Telemetry* telemetry, long long run_id, PlanWriter* plan);
 
-  // Sends (or plans) one batch; may first wait for the oldest in-flight batch.
-  [[nodiscard]] Status Submit(RecordBatch batch);
+  // Sends (or plans) one batch; may first wait for the oldest in-flight batch. With
+  // `bulk`, the batch goes through the destination's bulk API as one job.
+  [[nodiscard]] Status Submit(RecordBatch batch, bool bulk = false);
   // Waits for and commits everything in flight.
   [[nodiscard]] Status Drain();
+
+  // Called after every commit with (rows done, rows total); the total is set by the
+  // runner once the delta is known. Also logs "Progress." every kProgressEvery.
+  using ProgressFn = std::function<void(long long done, long long total)>;
+  void SetProgress(long long total, ProgressFn fn) {
+    progress_total_ = total;
+    progress_ = std::move(fn);
+  }
+  static constexpr std::chrono::seconds kProgressEvery{10};
 
   const RunCounts& counts() const { return counts_; }
   const std::map<std::string, FailureExample>& failures() const { return failures_; }
@@ -64,6 +75,10 @@ class BatchPipeline {
   RunCounts counts_;
   std::map<std::string, FailureExample> failures_;
   Status channel_status_;
+  long long progress_total_ = 0;
+  ProgressFn progress_;
+  SteadyTime started_;
+  SteadyTime last_progress_log_;
 };
 
 }  // namespace backflow

@@ -1,6 +1,9 @@
 #include "app/commands.h"
 
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <iostream>
 
@@ -65,6 +68,19 @@ int RunOnce(const GlobalOptions& g, const std::string& name, RunOptions options)
     if (runtime->stop_requested()) runtime->CancelDelivery();
     runtime->RequestStop();
   });
+  // A progress bar on a terminal (never in logs or pipes).
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  if (tty && !options.plan) {
+    options.progress = [](long long done, long long total) {
+      if (total <= 0) return;
+      int width = 30;
+      int filled = static_cast<int>(width * std::min(1.0, static_cast<double>(done) / total));
+      std::fprintf(stderr, "\r[%s%s] %lld/%lld rows", std::string(filled, '#').c_str(),
+                   std::string(width - filled, ' ').c_str(), done, total);
+      if (done >= total) std::fprintf(stderr, "\n");
+      std::fflush(stderr);
+    };
+  }
   SyncRunner runner(runtime);
   RunReport report = runner.Run(name, options);
   if (options.plan) {

@@ -7,13 +7,18 @@
 #include "app/sync_runner.h"
 #include "config/config.h"
 #include "config/cron.h"
+#include "observability/dashboard.h"
+#include "observability/dashboard_data.h"
 #include "observability/log.h"
+#include "observability/systemd.h"
 #include "source/postgres.h"
 #include "state/migrations.h"
 
 namespace backflow {
 
 std::optional<Config> LoadForCommand(const GlobalOptions& g);
+std::optional<WallTime> NextRunFor(const SyncConfig& sync, const std::optional<WallTime>& last,
+                                   WallTime now);
 
 namespace {
 // How soon a daemon tries again for a sync whose lease another daemon holds, so that it
@@ -125,6 +130,73 @@ void Daemon::CheckWarehouse() {
   }
 }
 
+namespace {
+
+Result<DashboardData> LoadForDashboard(const Config& config,
+                                       const std::map<std::string, std::string>& paused) {
+  auto conn = PgConnection::Open(config.warehouse.dsn);
+  if (!conn.ok()) return conn.status();
+  WallTime now = Clock::Real()->WallNow();
+  DashboardLoadOptions opts;
+  opts.paused = paused;
+  auto data = LoadDashboardData(**conn, config.warehouse.state_schema, config, now, opts);
+  if (!data.ok()) return data.status();
+  for (auto& d : data->destinations)
+    for (auto& s : d.syncs) {
+      std::optional<WallTime> last;
+      for (const auto& r : s.recent_runs)
+        if (r.kind != "plan") {
+          last = r.started_at;
+          break;
+        }
+      s.next_run = NextRunFor(config.syncs.at(s.name), last, now);
+    }
+  return data;
+}
+
+}  // namespace
+
+std::string Daemon::DashboardHtml() {
+  Config config;
+  std::map<std::string, std::string> paused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    config = runtime_->config();
+    for (const auto& [name, d] : config.destinations)
+      if (runtime_->channel(name)->paused()) paused[name] = "API quota used up; rows wait";
+  }
+  auto data = LoadForDashboard(config, paused);
+  if (!data.ok()) throw std::runtime_error(data.status().message());
+  return RenderDashboard(*data);
+}
+
+nlohmann::json Daemon::RunsJson() {
+  Config config;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    config = runtime_->config();
+  }
+  auto data = LoadForDashboard(config, {});
+  if (!data.ok()) throw std::runtime_error(data.status().message());
+  return DashboardJson(*data);
+}
+
+Status Daemon::StartHttp() {
+  const auto& listen = runtime_->config().observability.http_listen;
+  if (!listen) return Status::Ok();
+  HttpHandlers h;
+  h.metrics = [this] { return metrics_.Render(); };
+  h.healthy = [this] { return Healthy(); };
+  h.runs_json = [this] { return RunsJson(); };
+  h.dashboard_html = [this] { return DashboardHtml(); };
+  http_ = std::make_unique<HttpEndpoint>(h);
+  Status st = http_->Start(*listen);
+  if (st.ok())
+    log::Info("Serving /metrics, /healthz, /api/runs and the dashboard.",
+              {{"listen", *listen}, {"port", http_->port()}});
+  return st;
+}
+
 void Daemon::Reload() {
   ConfigErrors errors;
   Result<Config> config = LoadConfig(config_path_, ProcessEnv(), &errors);
@@ -135,13 +207,16 @@ void Daemon::Reload() {
                {{"config", config_path_}, {"problems", list}});
     return;
   }
-  auto rt = Runtime::Create(std::move(config).value());
+  RuntimeDeps deps;
+  deps.metrics = &metrics_;
+  auto rt = Runtime::Create(std::move(config).value(), deps);
   if (!rt.ok()) {
     log::Error("Config reload refused; the previous configuration keeps running.",
                {{"error", rt.status().message()}});
     return;
   }
   log::Info("Reloading the config; in-flight runs finish first.", {{"config", config_path_}});
+  systemd::Reloading();
   StopSchedulers(false);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -149,6 +224,7 @@ void Daemon::Reload() {
   }
   log::Init(runtime_->config().observability);
   StartSchedulers();
+  systemd::Ready();
   log::Info("Config reloaded.", {{"syncs", runtime_->config().syncs.size()}});
 }
 
@@ -157,15 +233,27 @@ int Daemon::Run() {
   GlobalOptions g{config_path_};
   auto config = LoadForCommand(g);
   if (!config) return kExitUsage;
-  auto rt = Runtime::Create(std::move(*config));
+  RuntimeDeps deps;
+  deps.metrics = &metrics_;
+  auto rt = Runtime::Create(std::move(*config), deps);
   if (!rt.ok()) {
     log::Error("Cannot start.", {{"error", rt.status().message()}});
     return kExitUsage;
   }
   runtime_ = std::move(rt).value();
+  Status http = StartHttp();
+  if (!http.ok()) {
+    log::Error("Cannot serve observability.http_listen.", {{"error", http.message()}});
+    return kExitFailure;
+  }
   CheckWarehouse();
   StartSchedulers();
   schedulers_alive_ = true;
+  systemd::Ready();
+  // Pet the watchdog at least twice per WatchdogSec=, and no less than every 5 s.
+  auto pet_every = std::chrono::milliseconds(5000);
+  if (auto wd = systemd::WatchdogInterval())
+    pet_every = std::min(pet_every, std::chrono::duration_cast<std::chrono::milliseconds>(*wd / 2));
   log::Info("Daemon started.", {{"syncs", runtime_->config().syncs.size()},
                                 {"destinations", runtime_->config().destinations.size()}});
   auto last_check = std::chrono::steady_clock::now();
@@ -173,20 +261,23 @@ int Daemon::Run() {
     bool reload = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stop_ || reload_; });
+      cv_.wait_for(lock, pet_every, [this] { return stop_ || reload_; });
       if (stop_) break;
       reload = reload_;
       reload_ = false;
     }
     if (reload) Reload();
+    systemd::Watchdog();
     if (std::chrono::steady_clock::now() - last_check > std::chrono::seconds(10)) {
       CheckWarehouse();
       last_check = std::chrono::steady_clock::now();
     }
   }
   schedulers_alive_ = false;
+  systemd::Stopping();
   log::Info("Stopping: finishing in-flight batches.");
   StopSchedulers(true);
+  if (http_) http_->Stop();
   log::Info("Daemon stopped.");
   return kExitOk;
 }

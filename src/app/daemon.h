@@ -22,6 +22,8 @@
 
 #include "app/runtime.h"
 #include "backflow/config.h"
+#include "observability/http_server.h"
+#include "observability/metrics.h"
 
 namespace backflow {
 
@@ -51,9 +53,15 @@ class Daemon {
   bool WaitUntil(WallTime when);  // false when woken for stop/reload
   void Reload();
   void CheckWarehouse();
+  [[nodiscard]] Status StartHttp();
+  // What the dashboard and /api/runs show, read fresh from the state schema.
+  std::string DashboardHtml();
+  nlohmann::json RunsJson();
 
   std::string config_path_;
+  BackflowMetrics metrics_;  // outlives config reloads: counters stay monotonic
   std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<HttpEndpoint> http_;
   std::map<std::string, std::unique_ptr<SyncThread>> threads_;
 
   mutable std::mutex mu_;

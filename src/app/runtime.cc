@@ -8,7 +8,14 @@ Result<std::unique_ptr<Runtime>> Runtime::Create(Config config, RuntimeDeps deps
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->config_ = std::move(config);
   rt->clock_ = deps.clock ? deps.clock : Clock::Real();
-  rt->telemetry_ = deps.telemetry ? deps.telemetry : Telemetry::Null();
+  if (deps.metrics) {
+    rt->metrics_ = deps.metrics;
+  } else {
+    rt->owned_metrics_ = std::make_unique<BackflowMetrics>();
+    rt->metrics_ = rt->owned_metrics_.get();
+  }
+  rt->telemetry_ = std::make_unique<MetricsTelemetry>(rt->metrics_);
+  rt->run_events_ = std::make_unique<RunEvents>(rt->metrics_, rt->telemetry_.get(), rt->clock_);
   if (deps.transport) {
     rt->transport_ = deps.transport;
   } else {
@@ -29,7 +36,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Create(Config config, RuntimeDeps deps
     rt->destinations_[name] = type->Create(dest);
     rt->channels_[name] = std::make_unique<DestinationChannel>(
         rt->config_.destinations.at(name), rt->destinations_[name].get(), rt->transport_,
-        rt->clock_, rt->random_, rt->telemetry_);
+        rt->clock_, rt->random_, rt->telemetry_.get());
   }
   return rt;
 }

@@ -15,6 +15,8 @@
 #include "backflow/status.h"
 #include "backflow/telemetry.h"
 #include "delivery/channel.h"
+#include "observability/metrics.h"
+#include "observability/telemetry.h"
 
 namespace backflow {
 
@@ -23,7 +25,8 @@ struct RuntimeDeps {
   HttpTransport* transport = nullptr;  // default: libcurl
   Clock* clock = nullptr;              // default: Clock::Real()
   Random* random = nullptr;            // default: seeded from the time
-  Telemetry* telemetry = nullptr;      // default: Telemetry::Null()
+  BackflowMetrics* metrics = nullptr;  // default: the runtime's own (the daemon passes one
+                                       // that outlives config reloads)
 };
 
 class Runtime {
@@ -37,7 +40,9 @@ class Runtime {
   Destination* destination(const std::string& name) const;
   DestinationChannel* channel(const std::string& name) const;
   Clock* clock() const { return clock_; }
-  Telemetry* telemetry() const { return telemetry_; }
+  MetricsTelemetry* telemetry() const { return telemetry_.get(); }
+  RunEvents* run_events() const { return run_events_.get(); }
+  BackflowMetrics* metrics() const { return metrics_; }
 
   // A stop was requested (SIGTERM): runs finish their in-flight batches and stop.
   bool stop_requested() const { return stop_.load(); }
@@ -53,7 +58,10 @@ class Runtime {
   HttpTransport* transport_ = nullptr;
   Clock* clock_ = nullptr;
   Random* random_ = nullptr;
-  Telemetry* telemetry_ = nullptr;
+  std::unique_ptr<BackflowMetrics> owned_metrics_;
+  BackflowMetrics* metrics_ = nullptr;
+  std::unique_ptr<MetricsTelemetry> telemetry_;
+  std::unique_ptr<RunEvents> run_events_;
   std::map<std::string, std::unique_ptr<Destination>> destinations_;
   std::map<std::string, std::unique_ptr<DestinationChannel>> channels_;
   std::atomic<bool> stop_{false};

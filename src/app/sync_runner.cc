@@ -4,7 +4,9 @@
 
 #include "app/batch_pipeline.h"
 #include "app/run_guards.h"
+#include "backflow/bulk.h"
 #include "observability/log.h"
+#include "observability/telemetry.h"
 #include "planner/contract.h"
 #include "planner/delta.h"
 #include "source/postgres.h"
@@ -38,28 +40,9 @@ int ExitCodeFor(const RunReport& r) {
 
 namespace {
 
-nlohmann::json RunFields(const RunRecord& run) {
-  return {{"run_id", run.run_id}, {"sync", run.sync_name}, {"destination", run.destination},
-          {"kind", run.kind}};
-}
-
-nlohmann::json CountFields(const RunRecord& run) {
-  nlohmann::json j = RunFields(run);
-  const RunCounts& c = run.counts;
-  j["status"] = run.status;
-  j["rows_read"] = c.rows_read;
-  j["rows_changed"] = c.rows_changed;
-  j["rows_attempted"] = c.rows_attempted;
-  j["rows_succeeded"] = c.rows_succeeded;
-  j["rows_failed"] = c.rows_failed;
-  j["rows_rejected"] = c.rows_rejected;
-  j["rows_skipped"] = c.rows_skipped;
-  j["rows_deleted"] = c.rows_deleted;
-  j["api_requests"] = c.api_requests;
-  if (!run.message.empty()) j["message"] = run.message;
-  if (run.forced) j["forced"] = true;
-  return j;
-}
+// Records per bulk job: large enough to amortise a job's lifecycle, small enough that a
+// job's results commit (and progress shows) steadily.
+constexpr size_t kBulkJobRecords = 50000;
 
 // Everything one run holds; Execute() is the pipeline, in order.
 class Run {
@@ -100,6 +83,7 @@ class Run {
   std::unique_ptr<RunStore> runs_;
   std::unique_ptr<DeliveryStore> store_;
   std::unique_ptr<BatchPipeline> pipeline_;
+  RunDetails details_;
   bool started_ = false;
 };
 
@@ -128,7 +112,7 @@ Status Run::Prepare() {
   report_.run.started_at = rt_->clock()->WallNow();
   BF_RETURN_IF_ERROR(runs_->Start(&report_.run));
   started_ = true;
-  log::Info("Run started.", RunFields(report_.run));
+  rt_->run_events()->Started(report_.run);
   return Status::Ok();
 }
 
@@ -152,6 +136,11 @@ RunReport Run::Execute() {
   }
 
   DeltaOptions dopt;
+  dopt.now = rt_->clock()->WallNow();
+  if (sync_.contract)
+    for (const auto& [field, rule] : sync_.contract->fields)
+      if (rule.pii) dopt.pii_fields.insert(field);
+  dopt.pii_hasher = [this](const std::string& v) { return store_->HashPii(v); };
   dopt.full = options_.full;
   dopt.sample = options_.sample ? options_.sample : sync_.sample;
   dopt.retry_only = options_.kind == "retry";
@@ -198,6 +187,7 @@ RunReport Run::Execute() {
   pipeline_ = std::make_unique<BatchPipeline>(&sync_, &dest_cfg_, channel_, store_.get(),
                                               rt_->clock(), rt_->telemetry(),
                                               report_.run.run_id, options_.plan);
+  pipeline_->SetProgress(sum.rows_changed - report_.run.counts.rows_rejected, options_.progress);
   st = Stream(*reader, validator.get());
   Status drained = pipeline_->Drain();
   if (st.ok()) st = drained;
@@ -210,9 +200,20 @@ RunReport Run::Execute() {
 }
 
 Status Run::Stream(DeltaReader& reader, const ContractValidator* validator) {
-  const size_t batch_size = std::min(dest_cfg_.batch_size ? dest_cfg_.batch_size
-                                                          : dest_->MaxBatchRecords(sync_),
-                                     dest_->MaxBatchRecords(sync_));
+  // A backfill larger than the destination's bulk threshold goes through its bulk API
+  // (Salesforce Bulk API 2.0) in jobs of kBulkJobRecords; state is committed per job
+  // exactly as per batch, so both paths end in the same state.
+  const BulkProtocol* bulk = dest_->bulk();
+  const bool use_bulk = bulk != nullptr && options_.plan == nullptr &&
+                        reader.summary().rows_changed > static_cast<long long>(bulk->Threshold());
+  if (use_bulk)
+    log::Info("Backfill goes through the bulk API.",
+              {{"run_id", report_.run.run_id}, {"sync", sync_.name},
+               {"destination", sync_.destination}, {"rows", reader.summary().rows_changed}});
+  const size_t batch_size =
+      use_bulk ? kBulkJobRecords
+               : std::min(dest_cfg_.batch_size ? dest_cfg_.batch_size : dest_->MaxBatchRecords(sync_),
+                          dest_->MaxBatchRecords(sync_));
   const bool skip_unknown =
       sync_.mode == SyncMode::kUpdate && dest_->UpdateNeedsDestinationId();
   std::vector<Record> page;
@@ -238,7 +239,7 @@ Status Run::Stream(DeltaReader& reader, const ContractValidator* validator) {
       }
       batch.records.push_back(std::move(r));
       if (batch.records.size() >= batch_size) {
-        BF_RETURN_IF_ERROR(pipeline_->Submit(std::move(batch)));
+        BF_RETURN_IF_ERROR(pipeline_->Submit(std::move(batch), use_bulk));
         batch = RecordBatch{&sync_, reader.fields(), {}};
       }
     }
@@ -246,7 +247,7 @@ Status Run::Stream(DeltaReader& reader, const ContractValidator* validator) {
   }
   report_.run.counts.rows_skipped += skipped;
   if (options_.plan) options_.plan->totals().skipped += skipped;
-  return pipeline_->Submit(std::move(batch));
+  return pipeline_->Submit(std::move(batch), use_bulk);
 }
 
 Status Run::Deletes(DeltaReader& reader) {
@@ -286,11 +287,6 @@ RunReport Run::Block(const std::string& why) {
     options_.plan->totals().blocked = true;
     options_.plan->totals().blocked_reason = why;
   }
-  log::Error("Run blocked: nothing was sent.", [&] {
-    auto j = RunFields(report_.run);
-    j["why"] = why;
-    return j;
-  }());
   return Finish(Status::Blocked(why));
 }
 
@@ -305,14 +301,7 @@ RunReport Run::Finish(Status status) {
     run.counts.api_requests += c.api_requests;
     for (const auto& [reason, ex] : pipeline_->failures()) {
       run.error_summary[reason] += ex.count;
-      log::Warn("Records failed.", [&] {
-        auto j = RunFields(run);
-        j["reason"] = reason;
-        j["count"] = ex.count;
-        j["example"] = ex.reason;
-        j["example_warehouse_id"] = ex.warehouse_id;
-        return j;
-      }());
+      details_.examples[reason] = ex.warehouse_id;
     }
   }
   report_.status = status;
@@ -335,13 +324,13 @@ RunReport Run::Finish(Status status) {
   if (started_) {
     Status s = runs_->Finish(run);
     if (!s.ok()) log::Error("Could not record the run's end.", {{"error", s.ToString()}});
-    auto fields = CountFields(run);
-    fields["duration_ms"] =
-        std::chrono::duration_cast<std::chrono::milliseconds>(*run.finished_at - run.started_at)
-            .count();
-    if (!status.ok()) fields["error"] = status.ToString();
-    log::Write(run.status == "failed" ? log::Level::kError : log::Level::kInfo, "Run finished.",
-               fields);
+    if (run.status == "blocked") rt_->run_events()->Blocked(run, details_);
+    else rt_->run_events()->Finished(run, details_);
+    if (store_) {
+      auto pending = store_->RetryQueueDepth(sync_.name, "pending");
+      auto dead = store_->RetryQueueDepth(sync_.name, "dead");
+      if (pending.ok() && dead.ok()) rt_->run_events()->RetryQueueDepth(sync_.name, *pending, *dead);
+    }
   } else if (!status.ok() && !report_.lease_held_elsewhere) {
     log::Error("Run could not start.", {{"sync", sync_.name}, {"error", status.ToString()}});
   }

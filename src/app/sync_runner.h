@@ -8,6 +8,7 @@
 // loses nothing: unconfirmed rows are still "changed" for the next run.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,8 @@ struct RunOptions {
   std::optional<double> sample;   // --sample (overrides the sync's standing `sample:`)
   bool force = false;             // --force: send what a guard would block (logged)
   PlanWriter* plan = nullptr;     // kind == plan: where the per-record report goes
+  // Called after each committed batch with (rows done, rows to do): the CLI's bar.
+  std::function<void(long long, long long)> progress;
 };
 
 struct RunReport {

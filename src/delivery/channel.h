@@ -34,6 +34,18 @@ struct DeliveryResult {
   long long api_requests = 0;  // requests sent for this batch, retries and splits included
 };
 
+class BulkJobJournal;  // delivery/bulk_journal.h
+
+// A bulk job an earlier run left unfinished, driven to its end by ResumeBulkJobs.
+struct ResumedBulkJob {
+  std::string job_id;
+  // The records the job carried (as journalled; batch.sync is the sync passed in).
+  RecordBatch batch;
+  // Parallel to batch.records. When the job could not be read to its end the rows are
+  // kRetryable NOT_SENT (they stay pending) and status says why.
+  DeliveryResult result;
+};
+
 class DestinationChannel {
  public:
   // REQUIRES: every pointer outlives the channel.
@@ -48,6 +60,22 @@ class DestinationChannel {
   // Deliver on a worker; at most max_concurrency run at once; the future is ready when
   // Deliver would have returned.
   std::future<DeliveryResult> Submit(RecordBatch batch);
+
+  // Sends one batch of any size through the destination's bulk API (Salesforce Bulk API
+  // 2.0; REQUIRES: destination->bulk() != nullptr): create job, upload parts, close, poll
+  // on the clock, read both result sets. Outcomes are parallel to the batch, as Deliver's.
+  DeliveryResult DeliverBulk(const RecordBatch& batch);
+  std::future<DeliveryResult> SubmitBulk(RecordBatch batch);
+
+  // Where DeliverBulk notes the jobs it hands over (default: none, nothing is resumable).
+  // REQUIRES: the journal outlives the channel; set before the first DeliverBulk.
+  void SetBulkJournal(BulkJobJournal* journal);
+  // Polls every unfinished journalled job of `sync` on this destination to a terminal
+  // state and reads its results (then marks it finished). The caller commits each job's
+  // outcomes as for a delivered batch, BEFORE computing the run's delta, so rows whose
+  // job is resumed are not uploaded again. Empty without a journal or a bulk API; an
+  // error only when the journal cannot be read (nothing was resumed).
+  Result<std::vector<ResumedBulkJob>> ResumeBulkJobs(const SyncConfig& sync);
 
   // Deletes by destination id (REQUIRES: destination->MaxDeleteRecords() >= ids.size()).
   DeliveryResult Delete(const SyncConfig& sync, const std::vector<std::string>& ids);

@@ -39,6 +39,7 @@ class PgDeltaReader final : public DeltaReader {
       const pqxx::row row = r[0];
       summary_.rows_read = AsCount(row["rows_read"]);
       summary_.rows_changed = AsCount(row["rows_changed"]);
+      summary_.rows_changed_delivered = AsCount(row["rows_changed_delivered"]);
       summary_.rows_unchanged = AsCount(row["rows_unchanged"]);
       summary_.rows_held = AsCount(row["rows_held"]);
       summary_.rows_no_consent = AsCount(row["rows_no_consent"]);

@@ -156,6 +156,7 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
          " WHERE verdict = 'changed'\n  RETURNING 1\n)\n";
   sql += "SELECT count(*) AS rows_read,\n"
          "  count(*) FILTER (WHERE verdict = 'changed') AS rows_changed,\n"
+         "  count(*) FILTER (WHERE verdict = 'changed' AND delivered) AS rows_changed_delivered,\n"
          "  count(*) FILTER (WHERE verdict = 'unchanged') AS rows_unchanged,\n"
          "  count(*) FILTER (WHERE verdict = 'held') AS rows_held,\n"
          "  count(*) FILTER (WHERE verdict = 'no_consent') AS rows_no_consent,\n"
