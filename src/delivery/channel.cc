@@ -2,29 +2,13 @@
 
 #include <algorithm>
 
-#include "delivery/backoff.h"
-#include "delivery/concurrency_limit.h"
-#include "delivery/rate_limiter.h"
-#include "delivery/worker_pool.h"
+#include "delivery/channel_impl.h"
 
 namespace backflow {
+
+using namespace channel_internal;
+
 namespace {
-
-// Waits are sliced so a Cancel() is noticed within one slice.
-constexpr std::chrono::milliseconds kWaitSlice{50};
-// 429s do not use up attempts, but a destination that never stops answering 429 must not
-// keep a batch forever.
-constexpr int kMaxRateLimitedRetries = 64;
-constexpr const char* kNotSent = "NOT_SENT";
-constexpr const char* kPausedCategory = "PAUSED";
-
-RecordOutcome Unconfirmed(const std::string& category, const std::string& reason) {
-  RecordOutcome o;
-  o.kind = OutcomeKind::kRetryable;
-  o.category = category;
-  o.reason = reason;
-  return o;
-}
 
 void Fill(RecordOutcome* out, size_t n, OutcomeKind kind, const std::string& category,
           const std::string& reason) {
@@ -89,55 +73,8 @@ struct DeleteOp {
   }
 };
 
-// Per Deliver/Delete call.
-struct Call {
-  long long api_requests = 0;
-  bool paused = false;
-};
-
 }  // namespace
 
-struct DestinationChannel::Impl {
-  Impl(const DestinationConfig& config, Destination* destination, HttpTransport* transport,
-       Clock* clock, Random* random, Telemetry* telemetry)
-      : config(config),
-        destination(destination),
-        transport(transport),
-        clock(clock),
-        telemetry(telemetry ? telemetry : Telemetry::Null()),
-        limiter(config.rate_limit, clock, destination->DailyQuotaShare()),
-        backoff(config.retry, random),
-        slots(config.max_concurrency),
-        pool(std::make_unique<WorkerPool>(config.max_concurrency)) {}
-
-  template <typename Op>
-  DeliveryResult Run(const Op& op, const typename Op::Slice& slice, size_t chunk);
-  template <typename Op>
-  Status Send(const Op& op, const typename Op::Slice& slice, RecordOutcome* out, Call* call);
-
-  Status EnsureAuth(uint64_t* generation);
-  Status Reauthenticate(uint64_t seen_generation);
-  Status AuthenticateLocked();
-  bool Wait(Millis d);
-  Status Paused() const { return Status::Unavailable(limiter.pause_reason()); }
-
-  const DestinationConfig& config;
-  Destination* const destination;
-  HttpTransport* const transport;
-  Clock* const clock;
-  Telemetry* const telemetry;
-  RateLimiter limiter;
-  Backoff backoff;
-  ConcurrencyLimit slots;
-  std::atomic<bool> cancelled{false};
-
-  std::mutex auth_mu;
-  bool authenticated = false;
-  uint64_t auth_generation = 0;
-
-  // Reset first by ~DestinationChannel: its destructor runs queued work that uses the rest.
-  std::unique_ptr<WorkerPool> pool;
-};
 
 bool DestinationChannel::Impl::Wait(Millis d) {
   std::chrono::nanoseconds left = d;

@@ -188,6 +188,26 @@ GROUP BY 1, 2, 3;
 COMMENT ON VIEW {s}.v_retry_queue IS
   'Retry-queue depth per sync and status, with the oldest failure and the next due attempt.';
 )SQL",
+      // 3: bulk jobs handed to a destination, so a stopped daemon resumes polling them
+      // instead of uploading their rows again (state/bulk_jobs.h).
+      R"SQL(
+CREATE TABLE {s}.bulk_jobs (
+  job_id        text PRIMARY KEY,
+  sync_name     text NOT NULL,
+  destination   text NOT NULL,
+  state         text NOT NULL,
+  warehouse_ids text[] NOT NULL DEFAULT '{}',
+  fields        jsonb NOT NULL DEFAULT '[]',
+  records       jsonb NOT NULL DEFAULT '[]',
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  finished      boolean NOT NULL DEFAULT false
+);
+CREATE INDEX bulk_jobs_unfinished ON {s}.bulk_jobs (sync_name, destination, created_at)
+  WHERE NOT finished;
+COMMENT ON TABLE {s}.bulk_jobs IS
+  'Bulk API jobs whose upload completed; unfinished ones are polled to their end by the next run of the sync. records holds what the upload carried, PII values removed.';
+)SQL",
   };
   return kMigrations;
 }

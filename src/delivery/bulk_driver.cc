@@ -1,0 +1,324 @@
+// DeliverBulk and ResumeBulkJobs: the driving loop of backflow/bulk.h, with every request
+// going through the channel's own layers (channel_impl.h).
+#include <algorithm>
+
+#include "delivery/channel.h"
+#include "delivery/channel_impl.h"
+
+namespace backflow {
+
+using namespace channel_internal;
+
+namespace {
+
+constexpr const char* kUnfinished = "Not sent: the bulk job did not finish.";
+// Polls back off from PollInterval() up to this multiple of it: a large job takes minutes,
+// and every poll costs a request of the daily budget.
+constexpr int kMaxPollIntervalFactor = 8;
+
+Status ResultsAnswer(const HttpResponse& r) {
+  if (r.error == TransportError::kNone && r.status == 200) return Status::Ok();
+  const std::string what = r.error != TransportError::kNone
+                               ? "Bulk API results: " + r.error_message
+                               : "Bulk API results answered HTTP " + std::to_string(r.status);
+  return ClassifyCommonFailure(r).verdict == Verdict::kRetry ? Status::Unavailable(what)
+                                                             : Status::Failed(what);
+}
+
+// What the journal keeps of a part: PII values never reach the state tables unhashed, and
+// the journal has no salt, so they are dropped (their row_hash still says what was sent).
+std::vector<Record> ForJournal(const BulkPart& part) {
+  std::vector<Record> records = part.records;
+  if (!part.sync || !part.sync->contract) return records;
+  std::vector<size_t> pii;
+  for (size_t j = 0; j < part.fields.size(); ++j) {
+    auto it = part.sync->contract->fields.find(part.fields[j]);
+    if (it != part.sync->contract->fields.end() && it->second.pii) pii.push_back(j);
+  }
+  if (pii.empty()) return records;
+  for (Record& r : records) {
+    for (size_t j : pii) {
+      if (j < r.values.size()) r.values[j] = FieldValue{};
+      if (j < r.previous_values.size()) r.previous_values[j].reset();
+    }
+  }
+  return records;
+}
+
+// A job that can no longer give an answer is finished in the journal; one that might
+// (transient failure, cancel, pause, refused session) stays for the next run.
+bool Hopeless(const Status& s) {
+  return s.code() == StatusCode::kFailed || s.code() == StatusCode::kNotFound;
+}
+
+void MarkFinished(BulkJobJournal* journal, const BulkJob& job) {
+  if (journal == nullptr) return;
+  // Losing this only means the next run polls a finished job once more.
+  Status finished = journal->Finish(job.id, job.state);
+  (void)finished;
+}
+
+}  // namespace
+
+template <typename T>
+Result<T> DestinationChannel::Impl::BulkStep(
+    const std::function<HttpRequest()>& build,
+    const std::function<Result<T>(const HttpResponse&)>& parse, Call* call) {
+  const BulkProtocol* bulk = destination->bulk();
+  int attempts = 0;
+  int rate_limited = 0;
+  bool reauthenticated = false;
+  for (;;) {
+    if (cancelled.load()) return Status::Cancelled("Delivery was cancelled.");
+    if (limiter.paused()) {
+      call->paused = true;
+      return Paused();
+    }
+    uint64_t generation = 0;
+    BF_RETURN_IF_ERROR(EnsureAuth(&generation));
+    // Built after auth: the session's instance URL and token go into the request.
+    const HttpRequest request = build();
+
+    HttpResponse response;
+    {
+      if (!slots.Acquire(cancelled)) return Status::Cancelled("Delivery was cancelled.");
+      ConcurrencySlot slot(&slots);
+      const Millis wait = limiter.Reserve();
+      if (wait.count() > 0) {
+        telemetry->RateLimitWait(config.name, wait);
+        if (!Wait(wait)) return Status::Cancelled("Delivery was cancelled.");
+      }
+      if (limiter.paused()) {
+        call->paused = true;
+        return Paused();
+      }
+      response = transport->Send(request, config.timeout);
+      ++call->api_requests;
+    }
+    telemetry->ApiRequest(config.name, response.status,
+                          std::chrono::duration_cast<std::chrono::microseconds>(response.elapsed));
+    const RateLimitHints hints = destination->ReadRateLimit(response);
+    const bool was_paused = limiter.paused();
+    limiter.Observe(hints, response.status == 429);
+    const bool budget_gone = response.status >= 400 && hints.daily_used && hints.daily_limit &&
+                             *hints.daily_used >= *hints.daily_limit;
+    if (budget_gone && !limiter.paused())
+      limiter.PauseUntil(clock->Now() + RateLimiter::kQuotaPause,
+                         "The destination's daily API budget is used up.");
+    if (!was_paused && limiter.paused()) telemetry->Paused(config.name, limiter.pause_reason());
+
+    if (bulk->NeedsReauthentication(response)) {
+      if (reauthenticated)
+        return Status::AuthRefused("The destination refused the session again after "
+                                   "re-authenticating.");
+      reauthenticated = true;
+      BF_RETURN_IF_ERROR(Reauthenticate(generation));
+      continue;
+    }
+    Result<T> parsed = parse(response);
+    if (parsed.ok() || parsed.status().code() != StatusCode::kUnavailable) return parsed;
+    if (limiter.paused()) {  // the answer used up the budget share: a pause, not a retry
+      call->paused = true;
+      return Paused();
+    }
+    int attempt = 0;
+    if (response.status == 429) {
+      attempt = ++rate_limited;
+      if (rate_limited > kMaxRateLimitedRetries) return parsed.status();
+    } else {
+      attempt = ++attempts;
+      if (attempts >= std::max(1, config.retry.max_attempts)) return parsed.status();
+    }
+    if (hints.retry_after) limiter.BlockFor(*hints.retry_after);
+    const Millis delay = backoff.Delay(attempt, hints.retry_after);
+    telemetry->Retry(config.name,
+                     response.status ? "BULK_HTTP_" + std::to_string(response.status)
+                                     : std::string("BULK_TRANSPORT"),
+                     attempt, delay);
+    if (!Wait(delay)) return Status::Cancelled("Delivery was cancelled.");
+  }
+}
+
+Status DestinationChannel::Impl::PollToEnd(const BulkProtocol& bulk, BulkJob* job, Call* call) {
+  Millis interval = std::max(bulk.PollInterval(), Millis(1));
+  const Millis max_interval = interval * kMaxPollIntervalFactor;
+  while (!IsTerminal(job->state)) {
+    if (!Wait(interval)) return Status::Cancelled("Delivery was cancelled.");
+    const BulkJob asked = *job;
+    Result<BulkJob> polled = BulkStep<BulkJob>(
+        [&] { return bulk.BuildPoll(asked); },
+        [&](const HttpResponse& r) { return bulk.ParseJob(r); }, call);
+    if (!polled.ok()) return polled.status();
+    *job = std::move(polled).value();
+    if (job->id.empty()) job->id = asked.id;
+    interval = std::min(max_interval, interval * 3 / 2);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<RecordOutcome>> DestinationChannel::Impl::ReadResults(
+    const BulkProtocol& bulk, const BulkJob& job, const BulkPart& part, Call* call) {
+  auto fetch = [&](BulkResultSet which) {
+    return BulkStep<HttpResponse>(
+        [&] { return bulk.BuildResults(job, which); },
+        [](const HttpResponse& r) -> Result<HttpResponse> {
+          Status s = ResultsAnswer(r);
+          if (!s.ok()) return s;
+          return r;
+        },
+        call);
+  };
+  Result<HttpResponse> successful = fetch(BulkResultSet::kSuccessful);
+  if (!successful.ok()) return successful.status();
+  Result<HttpResponse> failed = fetch(BulkResultSet::kFailed);
+  if (!failed.ok()) return failed.status();
+  Result<std::vector<RecordOutcome>> outcomes = bulk.ParseResults(part, *successful, *failed);
+  if (outcomes.ok() && outcomes->size() != part.records.size())
+    return Status::Failed("Bulk API results do not match the job's records.");
+  return outcomes;
+}
+
+Status DestinationChannel::Impl::DeliverPart(const BulkProtocol& bulk, const BulkPart& part,
+                                             RecordOutcome* out, Call* call) {
+  auto parse_job = [&](const HttpResponse& r) { return bulk.ParseJob(r); };
+  Result<BulkJob> created =
+      BulkStep<BulkJob>([&] { return bulk.BuildCreateJob(*part.sync); }, parse_job, call);
+  if (!created.ok()) return created.status();
+  const BulkJob open = *created;
+  // An open job is abandoned with an abort (best effort) so the org does not keep it.
+  auto abandon = [&](const Status& why) {
+    if (why.code() != StatusCode::kCancelled) {
+      Result<BulkJob> aborted =
+          BulkStep<BulkJob>([&] { return bulk.BuildAbort(open); }, parse_job, call);
+      (void)aborted;
+    }
+    return why;
+  };
+
+  Result<bool> uploaded = BulkStep<bool>(
+      [&] { return bulk.BuildUpload(open, part); },
+      [&](const HttpResponse& r) -> Result<bool> {
+        Status s = bulk.AcceptUpload(r);
+        if (!s.ok()) return s;
+        return true;
+      },
+      call);
+  if (!uploaded.ok()) return abandon(uploaded.status());
+  Result<BulkJob> closed = BulkStep<BulkJob>([&] { return bulk.BuildClose(open); }, parse_job, call);
+  if (!closed.ok()) return abandon(closed.status());
+  BulkJob job = std::move(closed).value();
+  if (job.id.empty()) job.id = open.id;
+
+  BulkJobJournal* const log = journal.load();
+  if (log != nullptr) {
+    BulkJobEntry entry;
+    entry.job_id = job.id;
+    entry.sync_name = part.sync->name;
+    entry.destination = config.name;
+    entry.state = job.state;
+    entry.fields = part.fields;
+    entry.records = ForJournal(part);
+    // Without the entry the job is still delivered; only a resume after a crash is lost.
+    Status saved = log->Save(entry);
+    (void)saved;
+  }
+
+  BF_RETURN_IF_ERROR(PollToEnd(bulk, &job, call));
+  if (job.state == BulkJobState::kAborted) {
+    MarkFinished(log, job);
+    return Status::Failed("The bulk job " + job.id + " was aborted.");
+  }
+  Result<std::vector<RecordOutcome>> outcomes = ReadResults(bulk, job, part, call);
+  if (!outcomes.ok()) {
+    if (Hopeless(outcomes.status())) MarkFinished(log, job);
+    return outcomes.status();
+  }
+  std::copy(outcomes->begin(), outcomes->end(), out);
+  MarkFinished(log, job);
+  return Status::Ok();
+}
+
+DeliveryResult DestinationChannel::DeliverBulk(const RecordBatch& batch) {
+  DeliveryResult result;
+  const size_t n = batch.records.size();
+  result.outcomes.assign(n, Unconfirmed(kNotSent, "Not sent: delivery stopped first."));
+  const BulkProtocol* bulk = impl_->destination->bulk();
+  if (bulk == nullptr || batch.sync == nullptr) {
+    result.status = Status::Failed("The destination has no bulk API.");
+    return result;
+  }
+  Call call;
+  size_t offset = 0;
+  for (const BulkPart& part : bulk->EncodeParts(batch)) {
+    if (offset + part.records.size() > n) {
+      result.status = Status::Internal("Bulk parts carry more records than the batch.");
+      break;
+    }
+    result.status = impl_->DeliverPart(*bulk, part, result.outcomes.data() + offset, &call);
+    offset += part.records.size();
+    if (!result.status.ok()) break;
+  }
+  for (auto& o : result.outcomes) {
+    if (o.category != kNotSent) continue;
+    if (call.paused) o = Unconfirmed(kPausedCategory, result.status.message());
+    else if (!result.status.ok()) o = Unconfirmed(kNotSent, kUnfinished);
+  }
+  result.api_requests = call.api_requests;
+  return result;
+}
+
+std::future<DeliveryResult> DestinationChannel::SubmitBulk(RecordBatch batch) {
+  auto task = std::make_shared<std::packaged_task<DeliveryResult()>>(
+      [this, b = std::move(batch)] { return DeliverBulk(b); });
+  std::future<DeliveryResult> future = task->get_future();
+  impl_->pool->Post([task] { (*task)(); });
+  return future;
+}
+
+void DestinationChannel::SetBulkJournal(BulkJobJournal* journal) { impl_->journal.store(journal); }
+
+Result<std::vector<ResumedBulkJob>> DestinationChannel::ResumeBulkJobs(const SyncConfig& sync) {
+  std::vector<ResumedBulkJob> resumed;
+  BulkJobJournal* const log = impl_->journal.load();
+  const BulkProtocol* bulk = impl_->destination->bulk();
+  if (log == nullptr || bulk == nullptr) return resumed;
+  Result<std::vector<BulkJobEntry>> entries = log->ListUnfinished(sync.name, config_.name);
+  if (!entries.ok()) return entries.status();
+
+  Status stop;  // once the channel stops (cancel, pause, refused session), the rest wait
+  for (BulkJobEntry& entry : *entries) {
+    ResumedBulkJob r;
+    r.job_id = entry.job_id;
+    r.batch = RecordBatch{&sync, std::move(entry.fields), std::move(entry.records)};
+    const size_t n = r.batch.records.size();
+    r.result.outcomes.assign(n, Unconfirmed(kNotSent, kUnfinished));
+    Call call;
+    if (!stop.ok()) {
+      r.result.status = stop;
+    } else {
+      BulkPart part{&sync, r.batch.fields, r.batch.records, ""};
+      BulkJob job;
+      job.id = entry.job_id;
+      job.state = entry.state;
+      Status st = impl_->PollToEnd(*bulk, &job, &call);
+      if (st.ok() && job.state == BulkJobState::kAborted)
+        st = Status::Failed("The bulk job " + job.id + " was aborted.");
+      if (st.ok()) {
+        Result<std::vector<RecordOutcome>> outcomes = impl_->ReadResults(*bulk, job, part, &call);
+        if (outcomes.ok()) r.result.outcomes = std::move(outcomes).value();
+        else st = outcomes.status();
+      }
+      if (st.ok() || Hopeless(st)) MarkFinished(log, job);
+      if (!st.ok() && !Hopeless(st)) stop = st;
+      if (call.paused)
+        for (auto& o : r.result.outcomes)
+          if (o.category == kNotSent) o = Unconfirmed(kPausedCategory, st.message());
+      r.result.status = st;
+    }
+    r.result.api_requests = call.api_requests;
+    resumed.push_back(std::move(r));
+  }
+  return resumed;
+}
+
+}  // namespace backflow
