@@ -38,6 +38,9 @@ class BatchPipeline {
   [[nodiscard]] Status Submit(RecordBatch batch, bool bulk = false);
   // Waits for and commits everything in flight.
   [[nodiscard]] Status Drain();
+  // Commits a batch whose outcomes are already known (a resumed bulk job) as if it had
+  // just been delivered.
+  [[nodiscard]] Status Commit(const RecordBatch& batch, const DeliveryResult& result);
 
   // Called after every commit with (rows done, rows total); the total is set by the
   // runner once the delta is known. Also logs "Progress." every kProgressEvery.
@@ -59,7 +62,6 @@ class BatchPipeline {
     std::future<DeliveryResult> result;
   };
   [[nodiscard]] Status CommitOldest();
-  [[nodiscard]] Status Commit(const RecordBatch& batch, const DeliveryResult& result);
   void PlanBatch(const RecordBatch& batch, std::vector<RecordOutcome>* outcomes);
 
   const SyncConfig* sync_;

@@ -1,6 +1,7 @@
 #include "app/runtime.h"
 
 #include "destinations/registry.h"
+#include "state/bulk_jobs.h"
 
 namespace backflow {
 
@@ -37,12 +38,18 @@ Result<std::unique_ptr<Runtime>> Runtime::Create(Config config, RuntimeDeps deps
     rt->channels_[name] = std::make_unique<DestinationChannel>(
         rt->config_.destinations.at(name), rt->destinations_[name].get(), rt->transport_,
         rt->clock_, rt->random_, rt->telemetry_.get());
+    // A bulk job survives a crash through the journal: the next run resumes it.
+    if (rt->destinations_[name]->bulk() != nullptr) {
+      rt->bulk_journals_.push_back(std::make_unique<PgBulkJobJournal>(
+          rt->config_.warehouse.dsn, rt->config_.warehouse.state_schema));
+      rt->channels_[name]->SetBulkJournal(rt->bulk_journals_.back().get());
+    }
   }
   return rt;
 }
 
 Runtime::~Runtime() {
-  channels_.clear();  // channels use destinations and the transport
+  channels_.clear();  // channels use destinations, the transport and the journal
   destinations_.clear();
 }
 

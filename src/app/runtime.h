@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backflow/clock.h"
 #include "backflow/config.h"
@@ -14,6 +15,7 @@
 #include "backflow/http.h"
 #include "backflow/status.h"
 #include "backflow/telemetry.h"
+#include "delivery/bulk_journal.h"
 #include "delivery/channel.h"
 #include "observability/metrics.h"
 #include "observability/telemetry.h"
@@ -64,6 +66,8 @@ class Runtime {
   std::unique_ptr<RunEvents> run_events_;
   std::map<std::string, std::unique_ptr<Destination>> destinations_;
   std::map<std::string, std::unique_ptr<DestinationChannel>> channels_;
+  // One per destination with a bulk API (each opens its own connection when first used).
+  std::vector<std::unique_ptr<BulkJobJournal>> bulk_journals_;
   std::atomic<bool> stop_{false};
 };
 

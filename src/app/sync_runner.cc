@@ -135,6 +135,27 @@ RunReport Run::Execute() {
     }
   }
 
+  pipeline_ = std::make_unique<BatchPipeline>(&sync_, &dest_cfg_, channel_, store_.get(),
+                                              rt_->clock(), rt_->telemetry(),
+                                              report_.run.run_id, options_.plan);
+  // Bulk jobs an earlier run left unfinished (a crash or stop mid-job) are polled to their
+  // end and committed first, so the delta below no longer contains their rows and they
+  // are never uploaded twice.
+  if (dest_->bulk() != nullptr && options_.plan == nullptr) {
+    auto jobs = channel_->ResumeBulkJobs(sync_);
+    if (!jobs.ok()) return Finish(jobs.status());
+    for (const ResumedBulkJob& job : *jobs) {
+      log::Info("Resumed a bulk job left unfinished by an earlier run.",
+                {{"run_id", report_.run.run_id}, {"sync", sync_.name}, {"job_id", job.job_id},
+                 {"records", job.batch.records.size()}});
+      st = pipeline_->Commit(job.batch, job.result);
+      if (!st.ok()) return Finish(st);
+      if (!job.result.status.ok() && (job.result.status.code() == StatusCode::kCancelled ||
+                                      job.result.status.code() == StatusCode::kAuthRefused))
+        return Finish(job.result.status);
+    }
+  }
+
   DeltaOptions dopt;
   dopt.now = rt_->clock()->WallNow();
   if (sync_.contract)
@@ -184,9 +205,6 @@ RunReport Run::Execute() {
     if (!rewound.ok()) return Finish(rewound);
   }
 
-  pipeline_ = std::make_unique<BatchPipeline>(&sync_, &dest_cfg_, channel_, store_.get(),
-                                              rt_->clock(), rt_->telemetry(),
-                                              report_.run.run_id, options_.plan);
   pipeline_->SetProgress(sum.rows_changed - report_.run.counts.rows_rejected, options_.progress);
   st = Stream(*reader, validator.get());
   Status drained = pipeline_->Drain();
