@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 bash scripts/install-deps.sh
-bash scripts/build.sh
+bash scripts/build.sh backflow backflow-sandbox
 
 work=$(mktemp -d /tmp/backflow-demo.XXXXXX)
 chmod 755 "$work"
@@ -42,7 +42,9 @@ log="$work/backflow.log"
 ./build/backflow --config "$cfg" validate
 
 say "Dry run: what the first sync would send (nothing is sent)"
-./build/backflow --config "$cfg" plan contact_scores --sample 1% 2>>"$log" | head -n 20
+./build/backflow --config "$cfg" plan contact_scores --sample 1% --output "$work/plan.json" >"$work/plan.txt" 2>>"$log"
+head -n 24 "$work/plan.txt"
+echo "(the full plan, as JSON: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["records"]))' "$work/plan.json") records)"
 
 say "Cycle 1: initial sync of every contact into HubSpot"
 ./build/backflow --config "$cfg" sync contact_scores 2>>"$log"
@@ -52,7 +54,7 @@ echo "HubSpot now holds $(curl -s "http://127.0.0.1:$port/_admin/hubspot/records
 say "Cycle 2: nothing changed, so nothing is sent"
 ./build/backflow --config "$cfg" sync contact_scores 2>>"$log"
 
-say "The data team rescores 45 leads and moves 15 contacts to customer"
+say "The data team rescores 45 leads and moves some contacts to customer"
 psql "$dsn" -q -c "UPDATE demo.contacts SET lead_score = least(100, lead_score + 9), updated_at = now() WHERE user_id IN (SELECT 'user_' || i FROM generate_series(7, 3000, 67) i)"
 psql "$dsn" -q -c "UPDATE demo.contacts SET lifecycle_stage = 'customer', updated_at = now() WHERE user_id IN (SELECT 'user_' || i FROM generate_series(11, 3000, 200) i) AND lifecycle_stage <> 'customer'"
 

@@ -21,7 +21,7 @@ nlohmann::json ToJson(const PlanRecord& r) {
 }
 
 std::string Cell(const std::optional<std::string>& v, size_t width) {
-  std::string s = v ? *v : "∅";
+  std::string s = v ? *v : "-";
   if (s.size() > width) s = s.substr(0, width - 1) + "…";
   return s;
 }

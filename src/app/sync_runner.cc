@@ -25,7 +25,8 @@ std::string RunStatusFor(const RunCounts& c, bool planned) {
 
 int ExitCodeFor(const RunReport& r) {
   if (r.run.status == "blocked") return kExitBlocked;
-  if (!r.status.ok()) {
+  // A stop (SIGTERM) drains, commits and is not a failure: unsent rows stay pending.
+  if (!r.status.ok() && r.status.code() != StatusCode::kCancelled) {
     if (r.status.code() == StatusCode::kInvalidConfig ||
         r.status.code() == StatusCode::kInvalidArgument)
       return kExitUsage;
@@ -257,6 +258,9 @@ Status Run::Stream(DeltaReader& reader, const ContractValidator* validator) {
       }
       batch.records.push_back(std::move(r));
       if (batch.records.size() >= batch_size) {
+        // No new batch after a stop request, even mid-page.
+        if (rt_->stop_requested())
+          return Status::Cancelled("stop requested; unsent rows stay pending");
         BF_RETURN_IF_ERROR(pipeline_->Submit(std::move(batch), use_bulk));
         batch = RecordBatch{&sync_, reader.fields(), {}};
       }

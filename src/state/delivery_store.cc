@@ -219,18 +219,23 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
                      input, sync_name);
     }
     if (any_failed) {
-      pqxx::row r = tx.exec_params1(
+      // Only a permanent failure (the destination refused the content) is dead-lettered
+      // after retry.max_attempts; a transient one stays pending with its backoff capped
+      // at max_backoff, because a row is sent until the destination confirms it.
+      for (const auto& [kind, can_die] : {std::pair<const char*, bool>{"retryable", false},
+                                          std::pair<const char*, bool>{"permanent", true}}) {
+        pqxx::row r = tx.exec_params1(
           "WITH up AS (INSERT INTO " + s + ".retry_queue AS r (sync_name, warehouse_id, "
           "destination, row_hash, attempts, next_attempt_at, last_error, error_category, "
           "payload, status, first_failed_at, updated_at, last_run_id) "
           "SELECT $2, x.wid, $5, x.hash, 1, $6::timestamptz + " + Backoff("1") +
-              ", x.error, x.category, x.vals, CASE WHEN 1 >= $7 THEN 'dead' ELSE 'pending' END, "
+              ", x.error, x.category, x.vals, CASE WHEN $10 AND 1 >= $7 THEN 'dead' ELSE 'pending' END, "
               "$6::timestamptz, $6::timestamptz, $8 FROM " + kInput +
-              " WHERE x.kind IN ('retryable', 'permanent') "
+              " WHERE x.kind = $9 "
               "ON CONFLICT (sync_name, warehouse_id) DO UPDATE SET "
               "attempts = " + kNewAttempts + ", "
               "next_attempt_at = EXCLUDED.updated_at + " + Backoff(kNewAttempts) + ", "
-              "status = CASE WHEN " + kNewAttempts + " >= $7 THEN 'dead' ELSE 'pending' END, "
+              "status = CASE WHEN $10 AND " + kNewAttempts + " >= $7 THEN 'dead' ELSE 'pending' END, "
               "first_failed_at = CASE WHEN r.row_hash = EXCLUDED.row_hash "
               "THEN r.first_failed_at ELSE EXCLUDED.first_failed_at END, "
               "row_hash = EXCLUDED.row_hash, destination = EXCLUDED.destination, "
@@ -240,8 +245,9 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
               "SELECT count(*) FILTER (WHERE status = 'dead') FROM up",
           input, sync_name, static_cast<double>(retry.initial_backoff.count()),
           static_cast<double>(retry.max_backoff.count()), dest, now, retry.max_attempts,
-          batch.run_id);
-      totals.dead = r[0].as<long long>();
+          batch.run_id, std::string(kind), can_die);
+        totals.dead += r[0].as<long long>();
+      }
     }
   });
   if (!st.ok()) return st;

@@ -86,9 +86,22 @@ TEST_F(DeliveryStoreTest, MixedOutcomesWriteEveryTable) {
   EXPECT_EQ(*depth, 2);
 }
 
-TEST_F(DeliveryStoreTest, RetriedRowBacksOffThenGoesDead) {
+TEST_F(DeliveryStoreTest, TransientFailuresBackOffButAreNeverGivenUp) {
   std::vector<Record> records = {MakeRecord("u1", "a@example.com", "1", "h1")};
   std::vector<RecordOutcome> fail = {Failed(OutcomeKind::kRetryable, "HTTP_503", "unavailable")};
+  for (int attempt = 1; attempt <= 6; ++attempt) {
+    auto totals = Commit(records, fail, attempt, FixedNow());
+    ASSERT_TRUE(totals.ok()) << totals.status().ToString();
+    EXPECT_EQ(totals->dead, 0);
+  }
+  // max_attempts is 3, but a row is sent until the destination confirms it.
+  EXPECT_EQ(Q("SELECT attempts || status FROM bf_state.retry_queue"), "6pending");
+  EXPECT_EQ(Q("SELECT next_attempt_at = '2026-03-01 12:00:03+00' FROM bf_state.retry_queue"), "t");
+}
+
+TEST_F(DeliveryStoreTest, PermanentFailureBacksOffThenGoesDead) {
+  std::vector<Record> records = {MakeRecord("u1", "a@example.com", "1", "h1")};
+  std::vector<RecordOutcome> fail = {Failed(OutcomeKind::kPermanent, "INVALID_FIELD", "no such field")};
   // max_attempts 3, backoff 1s, 2s, then capped at 3s.
   const char* expected_next[] = {"2026-03-01 12:00:01+00", "2026-03-01 12:00:02+00",
                                  "2026-03-01 12:00:03+00"};
