@@ -3,10 +3,13 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "app/signals.h"
 #include "app/sync_runner.h"
 #include "config/config.h"
 
 int main(int argc, char** argv) {
+  // Before any thread exists: signals are taken by a SignalWatcher, never by a worker.
+  backflow::BlockWatchedSignals();
   CLI::App app{"backflow — moves the warehouse rows that changed into Salesforce, HubSpot and Braze"};
   app.require_subcommand(1);
   backflow::GlobalOptions g;

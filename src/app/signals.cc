@@ -18,6 +18,11 @@ sigset_t WatchedSignals() {
 
 }  // namespace
 
+void BlockWatchedSignals() {
+  sigset_t set = WatchedSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 SignalWatcher::SignalWatcher(Callback on_signal) {
   sigset_t set = WatchedSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);

@@ -8,6 +8,10 @@
 
 namespace backflow {
 
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it starts
+// afterwards. main() calls it first, so no worker thread ever gets the default action.
+void BlockWatchedSignals();
+
 class SignalWatcher {
  public:
   using Callback = std::function<void(int signal)>;
