@@ -3,14 +3,16 @@
 #include <cctype>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "delivery/channel.h"
 
 namespace backflow {
 namespace {
 
-// One easy handle per thread: libcurl keeps the connection cache in the handle, so reusing
-// it keeps connections alive across requests, and a handle is never shared between threads.
+// Easy handles are pooled by the transport: libcurl keeps the connection cache in the
+// handle, so reusing one keeps connections alive across requests; a handle serves one
+// request at a time, and every connection closes when the transport goes.
 class EasyHandle {
  public:
   EasyHandle() : curl_(curl_easy_init()) {}
@@ -25,10 +27,6 @@ class EasyHandle {
   CURL* curl_;
 };
 
-CURL* ThreadHandle() {
-  thread_local EasyHandle handle;
-  return handle.get();
-}
 
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   static_cast<std::string*>(user)->append(data, size * count);
@@ -77,11 +75,33 @@ TransportError MapError(CURLcode code, double pretransfer_seconds) {
 class CurlTransport final : public HttpTransport {
  public:
   HttpResponse Send(const HttpRequest& request, std::chrono::milliseconds timeout) override;
+
+ private:
+  std::unique_ptr<EasyHandle> Acquire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (idle_.empty()) return std::make_unique<EasyHandle>();
+    auto h = std::move(idle_.back());
+    idle_.pop_back();
+    return h;
+  }
+  void Release(std::unique_ptr<EasyHandle> h) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(std::move(h));
+  }
+
+  std::mutex mu_;
+  std::vector<std::unique_ptr<EasyHandle>> idle_;
 };
 
 HttpResponse CurlTransport::Send(const HttpRequest& request, std::chrono::milliseconds timeout) {
   HttpResponse response;
-  CURL* curl = ThreadHandle();
+  std::unique_ptr<EasyHandle> handle = Acquire();
+  struct Return {
+    CurlTransport* t;
+    std::unique_ptr<EasyHandle>* h;
+    ~Return() { t->Release(std::move(*h)); }
+  } give_back{this, &handle};
+  CURL* curl = handle->get();
   if (!curl) {
     response.error = TransportError::kOther;
     response.error_message = "libcurl could not create a handle.";
