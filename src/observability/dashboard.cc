@@ -123,13 +123,15 @@ std::string SyncCard(const SyncView& s, const DestinationView& d, WallTime now) 
   if (s.next_run) h += "<p class=\"muted\">Next run " + When(now, *s.next_run) + ".</p>";
   if (s.retry_pending > 0 || s.retry_dead > 0)
     h += "<p class=\"muted\">Retry queue: " + FormatCount(s.retry_pending) +
-         " records waiting to be retried, " + FormatCount(s.retry_dead) +
-         " given up (a person needs to look).</p>";
+         (s.retry_pending == 1 ? " record" : " records") + " waiting to be retried, " +
+         FormatCount(s.retry_dead) + " given up (a person needs to look).</p>";
   h += Chart(s.recent_runs);
   if (!s.top_failures.empty()) {
     h += "<table><tr><th>Why records failed</th><th class=\"n\">Records</th><th>Example</th></tr>";
     for (const FailureReasonView& f : s.top_failures)
-      h += "<tr><td>" + HtmlEscape(f.reason) + "</td><td class=\"n\">" + FormatCount(f.count) +
+      h += "<tr><td>" + HtmlEscape(f.reason) +
+           (f.detail.empty() ? "" : "<div class=\"muted\">" + HtmlEscape(f.detail) + "</div>") +
+           "</td><td class=\"n\">" + FormatCount(f.count) +
            "</td><td>" + HtmlEscape(f.example) + "</td></tr>";
     h += "</table>";
   }

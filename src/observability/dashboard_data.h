@@ -34,6 +34,7 @@ struct FailureReasonView {
   std::string reason;
   long long count = 0;
   std::string example;                  // a warehouse_id, or empty
+  std::string detail = {};              // the destination's own words for the example, or empty
 };
 
 struct SyncView {

@@ -26,10 +26,13 @@ RunView ToView(const RunRecord& r) {
 }
 
 // An example warehouse_id per failure reason: the newest retry-queue row with that
-// last_error, else a rejected row whose contract reason has that error_summary key
-// ("contract:<field>:<rule>", as the run guards write it).
+// last_error or error_category (runs summarise destination failures by category), else a
+// rejected row whose contract reason has that error_summary key ("contract:<field>:<rule>",
+// as the run guards write it). `details` gets the example's last_error for a category, so
+// the dashboard can say in words what VALIDATION_ERROR meant.
 Status ReadExamples(PgConnection& conn, const std::string& schema, const std::string& sync,
-                    std::map<std::string, std::string>* examples) {
+                    std::map<std::string, std::string>* examples,
+                    std::map<std::string, std::string>* details) {
   const std::string s = QuoteIdent(schema);
   return conn.NonTransaction("read failure examples", [&](pqxx::nontransaction& tx) {
     pqxx::result q = tx.exec_params(
@@ -38,6 +41,16 @@ Status ReadExamples(PgConnection& conn, const std::string& schema, const std::st
             " ORDER BY last_error, updated_at DESC",
         sync);
     for (const auto& row : q) examples->emplace(row[0].c_str(), row[1].c_str());
+    pqxx::result by_category = tx.exec_params(
+        "SELECT DISTINCT ON (error_category) error_category, warehouse_id, last_error FROM " + s +
+            ".retry_queue WHERE sync_name = $1 AND error_category IS NOT NULL"
+            " ORDER BY error_category, updated_at DESC",
+        sync);
+    for (const auto& row : by_category) {
+      if (!examples->emplace(row[0].c_str(), row[1].c_str()).second) continue;
+      if (!row[2].is_null() && row[0].c_str() != std::string(row[2].c_str()))
+        details->emplace(row[0].c_str(), row[2].c_str());
+    }
     pqxx::result rej = tx.exec_params(
         "SELECT DISTINCT ON (reason) reason, warehouse_id FROM ("
         " SELECT 'contract:' || (e->>'field') || ':' || (e->>'rule') AS reason, r.warehouse_id,"
@@ -93,11 +106,13 @@ Result<DashboardData> LoadDashboardData(PgConnection& conn, const std::string& s
       auto reasons = reader.TopFailureReasons(sync_name, want, options.top_failures);
       if (!reasons.ok()) return reasons.status();
       if (!reasons->empty()) {
-        std::map<std::string, std::string> examples;
-        BF_RETURN_IF_ERROR(ReadExamples(conn, state_schema, sync_name, &examples));
+        std::map<std::string, std::string> examples, details;
+        BF_RETURN_IF_ERROR(ReadExamples(conn, state_schema, sync_name, &examples, &details));
         for (const FailureReason& f : *reasons) {
           auto ex = examples.find(f.reason);
-          v.top_failures.push_back({f.reason, f.count, ex == examples.end() ? "" : ex->second});
+          auto de = details.find(f.reason);
+          v.top_failures.push_back({f.reason, f.count, ex == examples.end() ? "" : ex->second,
+                                    de == details.end() ? "" : de->second});
         }
       }
 
