@@ -80,23 +80,7 @@ Result<T> DestinationChannel::Impl::BulkStep(
     const HttpRequest request = build();
 
     HttpResponse response;
-    {
-      if (!slots.Acquire(cancelled)) return Status::Cancelled("Delivery was cancelled.");
-      ConcurrencySlot slot(&slots);
-      const Millis wait = limiter.Reserve();
-      if (wait.count() > 0) {
-        telemetry->RateLimitWait(config.name, wait);
-        if (!Wait(wait)) return Status::Cancelled("Delivery was cancelled.");
-      }
-      if (limiter.paused()) {
-        call->paused = true;
-        return Paused();
-      }
-      response = transport->Send(request, config.timeout);
-      ++call->api_requests;
-    }
-    telemetry->ApiRequest(config.name, response.status,
-                          std::chrono::duration_cast<std::chrono::microseconds>(response.elapsed));
+    BF_RETURN_IF_ERROR(SendWithinLimits(request, call, &response));
     const RateLimitHints hints = destination->ReadRateLimit(response);
     const bool was_paused = limiter.paused();
     limiter.Observe(hints, response.status == 429);

@@ -113,6 +113,30 @@ Status DestinationChannel::Impl::AuthenticateLocked() {
   }
 }
 
+Status DestinationChannel::Impl::SendWithinLimits(const HttpRequest& request, Call* call,
+                                                  HttpResponse* response) {
+  {
+    // The slot is taken before the rate reservation so the booked time is the real send
+    // time: a reservation that then queued for a slot could bunch up sends.
+    if (!slots.Acquire(cancelled)) return Status::Cancelled("Delivery was cancelled.");
+    ConcurrencySlot slot(&slots);
+    const Millis wait = limiter.Reserve();
+    if (wait.count() > 0) {
+      telemetry->RateLimitWait(config.name, wait);
+      if (!Wait(wait)) return Status::Cancelled("Delivery was cancelled.");
+    }
+    if (limiter.paused()) {
+      call->paused = true;
+      return Paused();
+    }
+    *response = transport->Send(request, config.timeout);
+    ++call->api_requests;
+  }
+  telemetry->ApiRequest(config.name, response->status,
+                        std::chrono::duration_cast<std::chrono::microseconds>(response->elapsed));
+  return Status::Ok();
+}
+
 Status DestinationChannel::Impl::EnsureAuth(uint64_t* generation) {
   std::lock_guard<std::mutex> lock(auth_mu);
   Status status = authenticated ? Status::Ok() : AuthenticateLocked();
@@ -148,25 +172,7 @@ Status DestinationChannel::Impl::Send(const Op& op, const typename Op::Slice& sl
     const HttpRequest request = op.Build(slice);
 
     HttpResponse response;
-    {
-      // The slot is taken before the rate reservation so the booked time is the real
-      // send time: a reservation that then queued for a slot could bunch up sends.
-      if (!slots.Acquire(cancelled)) return Status::Cancelled("Delivery was cancelled.");
-      ConcurrencySlot slot(&slots);
-      const Millis wait = limiter.Reserve();
-      if (wait.count() > 0) {
-        telemetry->RateLimitWait(config.name, wait);
-        if (!Wait(wait)) return Status::Cancelled("Delivery was cancelled.");
-      }
-      if (limiter.paused()) {
-        call->paused = true;
-        return Paused();
-      }
-      response = transport->Send(request, config.timeout);
-      ++call->api_requests;
-    }
-    telemetry->ApiRequest(config.name, response.status,
-                          std::chrono::duration_cast<std::chrono::microseconds>(response.elapsed));
+    BF_RETURN_IF_ERROR(SendWithinLimits(request, call, &response));
     BatchResult result = op.Classify(slice, response);
     const bool was_paused = limiter.paused();
     limiter.Observe(destination->ReadRateLimit(response),

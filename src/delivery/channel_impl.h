@@ -65,6 +65,10 @@ struct DestinationChannel::Impl {
   template <typename Op>
   Status Send(const Op& op, const typename Op::Slice& slice, RecordOutcome* out, Call* call);
 
+  // One request through the concurrency cap and the rate limiter to the transport:
+  // takes a slot, waits for the reservation, sends, counts and reports it. kCancelled or
+  // the pause status when it stopped before sending.
+  Status SendWithinLimits(const HttpRequest& request, Call* call, HttpResponse* response);
   Status EnsureAuth(uint64_t* generation);
   Status Reauthenticate(uint64_t seen_generation);
   Status AuthenticateLocked();
