@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libpqxx-dev libpq-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libcpp-httplib-dev libcli11-dev libssl-dev libsystemd-dev
-  postgresql postgresql-contrib curl python3 systemd
+  postgresql postgresql-contrib curl python3 systemd time
   chromium  # tests/browser: the dashboard in a real headless browser
 )
 missing=()

@@ -1,5 +1,6 @@
 #include "app/sync_runner.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "app/batch_pipeline.h"
@@ -44,6 +45,8 @@ namespace {
 // Records per bulk job: large enough to amortise a job's lifecycle, small enough that a
 // job's results commit (and progress shows) steadily.
 constexpr size_t kBulkJobRecords = 50000;
+// Records read from the delta cursor at a time.
+constexpr size_t kPageRecords = 5000;
 
 // Everything one run holds; Execute() is the pipeline, in order.
 class Run {
@@ -244,7 +247,8 @@ Status Run::Stream(DeltaReader& reader, const ContractValidator* validator) {
     if (rt_->stop_requested()) return Status::Cancelled("stop requested; unsent rows stay pending");
     if (!pipeline_->channel_status().ok()) return pipeline_->channel_status();
     page.clear();
-    auto more = reader.Next(std::max<size_t>(batch_size * 10, 1000), &page);
+    // Pages of at most kPageRecords, whatever the batch size: memory stays flat.
+    auto more = reader.Next(std::clamp<size_t>(batch_size * 10, 1000, kPageRecords), &page);
     if (!more.ok()) return more.status();
     for (Record& r : page) {
       if (validator && !validator->Check(r).empty()) continue;  // counted in pass one

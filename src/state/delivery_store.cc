@@ -109,6 +109,7 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
   CommitTotals totals;
   json rows = json::array();
   bool any_delivered = false, any_failed = false, any_did = false;
+  std::vector<std::string> dids;  // confirmed destination ids, for an index lookup
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& rec = records[i];
     const RecordOutcome o = outcome_of(i);
@@ -134,6 +135,7 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       row["op"] = create ? "create" : "update";
       if (!o.destination_id.empty() && last_of_did[o.destination_id] == i) {
         row["did"] = o.destination_id;
+        dids.push_back(o.destination_id);
         any_did = true;
       } else if (!o.destination_id.empty()) {
         ++totals.remapped;
@@ -182,13 +184,16 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
     }
     if (any_did) {
       // Another record holds the id now confirmed for this one (merged or re-keyed in the
-      // destination): the confirmation wins, the stale mapping forgets the id.
+      // destination): the confirmation wins, the stale mapping forgets the id. The id list
+      // ($5) makes this an index lookup even before id_mappings has statistics (a fresh
+      // schema's first backfill would otherwise compare every mapping with every row).
       pqxx::result r = tx.exec_params(
           "UPDATE " + s + ".id_mappings m SET destination_id = NULL, updated_at = $2::timestamptz "
           "FROM " + kInput + " WHERE x.kind = 'delivered' AND x.did IS NOT NULL "
           "AND m.destination_system = $3 AND m.object_type = $4 "
+          "AND m.destination_id = ANY($5::text[]) "
           "AND m.destination_id = x.did AND m.warehouse_id <> x.wid",
-          input, now, dest, object);
+          input, now, dest, object, sql::TextArray(dids));
       totals.remapped += static_cast<long long>(r.affected_rows());
     }
     tx.exec_params(

@@ -230,7 +230,9 @@ TEST_F(SalesforceSync, ABulkJobStoppedMidPollIsResumedNotUploadedAgain) {
   runtime_->channel("sfdc")->SetBulkJournal(&journal);
   transport.on_poll = [&] { runtime_->CancelDelivery(); };
   RunReport stopped = Sync("leads");
-  EXPECT_NE(stopped.exit_code, kExitOk);
+  // A stop is not a failure (exit 0, spec section 1): nothing was attempted, rows wait.
+  EXPECT_EQ(stopped.status.code(), StatusCode::kCancelled) << stopped.status.ToString();
+  EXPECT_NE(stopped.run.status, "succeeded");
   EXPECT_EQ(Count("SELECT count(*) FROM backflow.row_state"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM backflow.retry_queue"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM backflow.bulk_jobs WHERE NOT finished"), 1);
