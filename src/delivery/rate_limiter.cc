@@ -59,7 +59,11 @@ Millis RateLimiter::Reserve() {
   RecoverLocked(now);
   const long long limit = EffectiveLimitLocked(now);
   const auto size = static_cast<long long>(sends_.size());
-  if (size >= limit) t = std::max(t, sends_[static_cast<size_t>(size - limit)] + per_);
+  // The server counts arrivals, not sends: two requests sent exactly `per` apart can
+  // arrive closer together (one waited longer on its connection), and that is a 429.
+  // A guard of 1% of the window (at least 20 ms) absorbs that jitter.
+  const Nanos guard = std::max<Nanos>(per_ / 100, std::chrono::milliseconds(20));
+  if (size >= limit) t = std::max(t, sends_[static_cast<size_t>(size - limit)] + per_ + guard);
 
   const Nanos interval = per_ / limit;
   if (burst_ > 0) t = std::max(t, tat_ - interval * static_cast<Nanos::rep>(burst_ - 1));
