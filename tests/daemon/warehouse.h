@@ -45,7 +45,6 @@ class PrivateCluster {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
     const size_t at = line.find("port=");
     if (at == std::string::npos) return;
-    port_ = line.substr(at + 5, line.find(' ', at) - at - 5);
     dsn_ = line;
   }
   ~PrivateCluster() {
@@ -57,15 +56,9 @@ class PrivateCluster {
   bool ok() const { return !dsn_.empty(); }
   const std::string& dsn() const { return dsn_; }
 
-  [[nodiscard]] bool Stop() {
-    return Shell("\"$bin/pg_ctl\" -D '" + dir_ + "/data' -m fast -w stop");
-  }
+  [[nodiscard]] bool Stop() { return Script("halt"); }
   // Again, on the same port, so the daemon's DSN still points at it.
-  [[nodiscard]] bool Start() {
-    return Shell("\"$bin/pg_ctl\" -D '" + dir_ + "/data' -l '" + dir_ +
-                 "/server.log' -w -t 30 start -o \"-p " + port_ + " -k " + dir_ +
-                 " -c listen_addresses=127.0.0.1 -c fsync=off\"");
-  }
+  [[nodiscard]] bool Start() { return Script("resume"); }
 
  private:
   [[nodiscard]] bool Script(const std::string& verb) const {
@@ -73,18 +66,8 @@ class PrivateCluster {
                             verb + " '" + dir_ + "' >/dev/null";
     return std::system(cmd.c_str()) == 0;
   }
-  // Runs a pg_ctl command line ("$bin/pg_ctl" ...) as the postgres user when we are root,
-  // as pg_cluster.sh does.
-  [[nodiscard]] static bool Shell(const std::string& pg_ctl_command) {
-    const std::string cmd =
-        "bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); "
-        "as_pg() { if [ \"$(id -u)\" = 0 ]; then runuser -u postgres -- \"$@\"; "
-        "else \"$@\"; fi; }; as_pg " + pg_ctl_command + " >/dev/null 2>&1";
-    return std::system(cmd.c_str()) == 0;
-  }
   std::string dir_;
   std::string dsn_;
-  std::string port_;
 };
 
 // analytics.<table>: user_1..user_N with email, score, stage. Rows whose number is in

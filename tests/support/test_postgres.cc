@@ -102,22 +102,13 @@ std::string TestDatabase::Scalar(const std::string& sql) const {
 void StopCluster() {
   Cluster& c = TheCluster();
   if (c.dir.empty()) throw std::runtime_error("StopCluster: cluster is not ours");
-  std::string cmd = "bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); "
-                    "runuser -u postgres -- \"$bin/pg_ctl\" -D '" + c.dir +
-                    "/data' -m fast -w stop >/dev/null";
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("StopCluster failed");
+  RunScript("halt", c.dir);
 }
 
 void StartCluster() {
   Cluster& c = TheCluster();
-  // Reuse the port recorded in the DSN.
-  auto pos = c.dsn.find("port=");
-  std::string port = c.dsn.substr(pos + 5, c.dsn.find(' ', pos) - pos - 5);
-  std::string cmd = "bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); "
-                    "runuser -u postgres -- \"$bin/pg_ctl\" -D '" + c.dir + "/data' -l '" +
-                    c.dir + "/server.log' -w start -o \"-p " + port + " -k " + c.dir +
-                    " -c listen_addresses=127.0.0.1 -c fsync=off\" >/dev/null";
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("StartCluster failed");
+  if (c.dir.empty()) throw std::runtime_error("StartCluster: cluster is not ours");
+  RunScript("resume", c.dir);
 }
 
 }  // namespace backflow::testing
