@@ -103,6 +103,10 @@ def destination_yaml(dest, url, rate_limit, max_concurrency):
         body = ["    type: salesforce", '    login_url: "%s"' % url, '    api_version: "v60.0"',
                 "    auth:", "      flow: client_credentials", "      client_id: sandbox-client",
                 "      client_secret: sandbox-secret"]
+        # BENCH_SF_BULK_THRESHOLD: rows above which Salesforce syncs use Bulk API 2.0
+        # (backflow's default 10000); set it high to measure the composite path.
+        if os.environ.get("BENCH_SF_BULK_THRESHOLD"):
+            body.append("    bulk_threshold: %s" % os.environ["BENCH_SF_BULK_THRESHOLD"])
     body += ["    rate_limit: %s" % rl, "    max_concurrency: %d" % max_concurrency]
     return ["  %s:" % dest] + body
 
