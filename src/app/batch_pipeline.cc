@@ -36,7 +36,8 @@ Status BatchPipeline::Submit(RecordBatch batch, bool bulk) {
     PlanBatch(batch, &result.outcomes);
     return Commit(batch, result);
   }
-  while (in_flight_.size() >= max_in_flight_) BF_RETURN_IF_ERROR(CommitOldest());
+  const size_t cap = bulk ? std::min(max_in_flight_, kMaxBulkInFlight) : max_in_flight_;
+  while (in_flight_.size() >= cap) BF_RETURN_IF_ERROR(CommitOldest());
   if (!channel_status_.ok()) return Status::Ok();  // the channel stopped: send nothing more
   std::future<DeliveryResult> f = bulk ? channel_->SubmitBulk(batch) : channel_->Submit(batch);
   in_flight_.push_back({std::move(batch), std::move(f)});

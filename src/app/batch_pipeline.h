@@ -50,6 +50,8 @@ class BatchPipeline {
     progress_ = std::move(fn);
   }
   static constexpr std::chrono::seconds kProgressEvery{10};
+  // Bulk jobs in flight at once: each holds its records and upload in memory.
+  static constexpr size_t kMaxBulkInFlight = 4;
 
   const RunCounts& counts() const { return counts_; }
   const std::map<std::string, FailureExample>& failures() const { return failures_; }

@@ -43,8 +43,9 @@ int ExitCodeFor(const RunReport& r) {
 namespace {
 
 // Records per bulk job: large enough to amortise a job's lifecycle, small enough that a
-// job's results commit (and progress shows) steadily.
-constexpr size_t kBulkJobRecords = 50000;
+// job's results commit (and progress shows) steadily and that the jobs in flight (at most
+// BatchPipeline::kMaxBulkInFlight) bound memory.
+constexpr size_t kBulkJobRecords = 10000;
 // Records read from the delta cursor at a time.
 constexpr size_t kPageRecords = 5000;
 
