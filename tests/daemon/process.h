@@ -5,6 +5,8 @@
 #pragma once
 
 #include <arpa/inet.h>
+
+#include "support/process.h"
 #include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -29,49 +31,15 @@ extern char** environ;
 
 namespace backflow::daemon_test {
 
-using SteadyClock = std::chrono::steady_clock;
+using ::backflow::testing::ChildProcess;
+using ::backflow::testing::MakeTempDir;
+using ::backflow::testing::ReadFile;
+using ::backflow::testing::SteadyClock;
+using ::backflow::testing::Tail;
+using ::backflow::testing::WaitFor;
+using ::backflow::testing::WriteFile;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// Polls `done` until it holds or `timeout` passes.
-inline bool WaitFor(const std::function<bool()>& done, milliseconds timeout,
-                    milliseconds every = milliseconds(50)) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (SteadyClock::now() >= deadline) return false;
-    std::this_thread::sleep_for(every);
-  }
-}
-
-inline std::string MakeTempDir(const std::string& prefix) {
-  std::string tmpl = "/tmp/" + prefix + "XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  const char* dir = mkdtemp(buf.data());
-  return dir ? std::string(dir) : std::string();
-}
-
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Written whole to a temp name, then renamed: a reader never sees half a file.
-inline void WriteFile(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-  }
-  std::rename(tmp.c_str(), path.c_str());
-}
-
-inline std::string Tail(const std::string& text, size_t chars = 4000) {
-  return text.size() <= chars ? text : "..." + text.substr(text.size() - chars);
-}
 
 inline void ReplaceAll(std::string* text, const std::string& key, const std::string& value) {
   for (size_t at = text->find(key); at != std::string::npos; at = text->find(key, at + value.size()))
@@ -116,68 +84,6 @@ inline std::optional<HttpAnswer> HttpGet(int port, const std::string& path) {
   if (!res) return std::nullopt;
   return HttpAnswer{res->status, res->body, res->get_header_value("Content-Type")};
 }
-
-class ChildProcess {
- public:
-  // argv[0] is the program's path. Standard output goes to `stdout_path`, standard
-  // error to `log_path` (both appended; the same file when stdout_path is empty).
-  ChildProcess(std::vector<std::string> argv, std::string log_path,
-               const std::string& stdout_path = "")
-      : log_path_(std::move(log_path)) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const int flags = O_WRONLY | O_CREAT | O_APPEND;
-    posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), flags, 0644);
-    if (stdout_path.empty())
-      posix_spawn_file_actions_adddup2(&actions, 2, 1);
-    else
-      posix_spawn_file_actions_addopen(&actions, 1, stdout_path.c_str(), flags, 0644);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~ChildProcess() {
-    if (Running()) {
-      Signal(SIGKILL);
-      Wait(seconds(10));
-    }
-  }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  std::string Log() const { return ReadFile(log_path_); }
-  bool LogContains(const std::string& text) const { return Log().find(text) != std::string::npos; }
-
-  void Signal(int sig) {
-    if (pid_ > 0 && !status_) ::kill(pid_, sig);
-  }
-  bool Running() {
-    Reap();
-    return pid_ > 0 && !status_;
-  }
-  // The exit code (128 + signal when killed by one), or nullopt if still running.
-  std::optional<int> Wait(milliseconds timeout) {
-    WaitFor([this] { return !Running(); }, timeout, milliseconds(10));
-    return status_;
-  }
-
- private:
-  void Reap() {
-    if (pid_ <= 0 || status_) return;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      if (WIFEXITED(st)) status_ = WEXITSTATUS(st);
-      else if (WIFSIGNALED(st)) status_ = 128 + WTERMSIG(st);
-      else status_ = -1;
-    }
-  }
-  std::string log_path_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
 
 // Runs a program to completion: its exit code and standard output.
 struct Finished {

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/process.h"
+
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -27,103 +29,14 @@ extern char** environ;
 
 namespace backflow::resilience {
 
-using SteadyClock = std::chrono::steady_clock;
+using ::backflow::testing::ChildProcess;
+using ::backflow::testing::MakeTempDir;
+using ::backflow::testing::ReadFile;
+using ::backflow::testing::SteadyClock;
+using ::backflow::testing::Tail;
+using ::backflow::testing::WaitFor;
+using ::backflow::testing::WriteFile;
 
-// Polls `done` until it holds or `timeout` passes: waiting for another process, the
-// only waiting these tests do.
-inline bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,
-                    std::chrono::milliseconds every = std::chrono::milliseconds(5)) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (SteadyClock::now() >= deadline) return false;
-    std::this_thread::sleep_for(every);
-  }
-}
-
-inline std::string MakeTempDir(const std::string& prefix) {
-  std::string tmpl = "/tmp/" + prefix + "XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  const char* dir = mkdtemp(buf.data());
-  return dir ? std::string(dir) : std::string();
-}
-
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-inline void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-}
-
-inline std::string Tail(const std::string& text, size_t chars = 3000) {
-  return text.size() <= chars ? text : "..." + text.substr(text.size() - chars);
-}
-
-class ChildProcess {
- public:
-  // argv[0] is the program. Standard output and error append to `log_path`.
-  ChildProcess(std::vector<std::string> argv, std::string log_path)
-      : argv_(std::move(argv)), log_path_(std::move(log_path)) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> args;
-    for (auto& a : argv_) args.push_back(a.data());
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~ChildProcess() {
-    if (Running()) {
-      Signal(SIGKILL);
-      Wait(std::chrono::seconds(10));
-    }
-  }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
-  const std::string& log_path() const { return log_path_; }
-  std::string Log() const { return ReadFile(log_path_); }
-
-  void Signal(int sig) {
-    if (pid_ > 0 && !status_) kill(pid_, sig);
-  }
-  bool Running() {
-    Reap();
-    return pid_ > 0 && !status_;
-  }
-  // The exit code (128 + signal when killed by one), or nullopt when still running
-  // after `timeout`.
-  std::optional<int> Wait(std::chrono::milliseconds timeout) {
-    WaitFor([this] { return !Running(); }, timeout, std::chrono::milliseconds(10));
-    return status_;
-  }
-
- private:
-  void Reap() {
-    if (pid_ <= 0 || status_) return;
-    int st = 0;
-    if (waitpid(pid_, &st, WNOHANG) == pid_) {
-      if (WIFEXITED(st)) status_ = WEXITSTATUS(st);
-      else if (WIFSIGNALED(st)) status_ = 128 + WTERMSIG(st);
-      else status_ = -1;
-    }
-  }
-  std::vector<std::string> argv_;
-  std::string log_path_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
 
 // backflow-sandbox in its own process, on an ephemeral port.
 class SandboxProcess {
