@@ -64,6 +64,11 @@ Result<int> Sandbox::Start() {
   server_ = std::make_unique<httplib::Server>();
   const int threads = options_.threads > 0 ? options_.threads : 1;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Like the real APIs' front ends: keep-alive connections serve many requests, and
+  // responses are not held back by Nagle's algorithm (httplib's defaults close a
+  // connection after 5 requests and leave Nagle on, which costs a delayed-ACK wait).
+  server_->set_tcp_nodelay(true);
+  server_->set_keep_alive_max_count(kKeepAliveRequests);
   for (auto& e : emulators_) e->Register(*server_, *this);
   RegisterAdmin();
 

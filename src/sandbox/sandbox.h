@@ -93,6 +93,9 @@ struct SandboxOptions {
 
 class Sandbox {
  public:
+  // Requests one keep-alive connection serves before the server closes it.
+  static constexpr size_t kKeepAliveRequests = 100000;
+
   explicit Sandbox(SandboxOptions options);
   ~Sandbox();
 
