@@ -1,5 +1,8 @@
 #include "app/batch_pipeline.h"
 
+#include <iterator>
+#include <memory>
+
 #include "observability/log.h"
 #include "planner/contract.h"
 
@@ -34,10 +37,10 @@ Status BatchPipeline::Submit(RecordBatch batch, bool bulk) {
   if (plan_ != nullptr) {
     DeliveryResult result;
     PlanBatch(batch, &result.outcomes);
-    return Commit(batch, result);
+    return Collect(std::move(batch), result);
   }
   const size_t cap = bulk ? std::min(max_in_flight_, kMaxBulkInFlight) : max_in_flight_;
-  while (in_flight_.size() >= cap) BF_RETURN_IF_ERROR(CommitOldest());
+  while (in_flight_.size() >= cap) BF_RETURN_IF_ERROR(CollectOldest());
   if (!channel_status_.ok()) return Status::Ok();  // the channel stopped: send nothing more
   std::future<DeliveryResult> f = bulk ? channel_->SubmitBulk(batch) : channel_->Submit(batch);
   in_flight_.push_back({std::move(batch), std::move(f)});
@@ -45,16 +48,88 @@ Status BatchPipeline::Submit(RecordBatch batch, bool bulk) {
 }
 
 Status BatchPipeline::Drain() {
-  while (!in_flight_.empty()) BF_RETURN_IF_ERROR(CommitOldest());
-  return Status::Ok();
+  // Every confirmed batch is committed, even when one collection failed.
+  Status st = Status::Ok();
+  while (!in_flight_.empty()) {
+    Status s = CollectOldest();
+    if (st.ok()) st = s;
+  }
+  Status started = StartCommit();
+  Status waited = WaitCommit();
+  if (st.ok()) st = started;
+  if (st.ok()) st = waited;
+  return st;
 }
 
-Status BatchPipeline::CommitOldest() {
+Status BatchPipeline::Commit(RecordBatch batch, const DeliveryResult& result) {
+  BF_RETURN_IF_ERROR(Collect(std::move(batch), result));
+  BF_RETURN_IF_ERROR(StartCommit());
+  return WaitCommit();
+}
+
+Status BatchPipeline::CollectOldest() {
   InFlight f = std::move(in_flight_.front());
   in_flight_.pop_front();
   DeliveryResult result = f.result.get();
   if (!result.status.ok() && channel_status_.ok()) channel_status_ = result.status;
-  return Commit(f.batch, result);
+  return Collect(std::move(f.batch), result);
+}
+
+Status BatchPipeline::Collect(RecordBatch batch, const DeliveryResult& result) {
+  counts_.api_requests += result.api_requests;
+  if (!group_.records.empty() && group_.fields != batch.fields) BF_RETURN_IF_ERROR(StartCommit());
+  std::vector<Record> records;
+  std::vector<RecordOutcome> outcomes;
+  records.reserve(batch.records.size());
+  outcomes.reserve(batch.records.size());
+  for (size_t i = 0; i < result.outcomes.size() && i < batch.records.size(); ++i) {
+    // Rows that never reached a verdict are left out of the commit entirely: they stay
+    // changed and the next run sends them.
+    if (NotSent(result.outcomes[i])) continue;
+    records.push_back(std::move(batch.records[i]));
+    outcomes.push_back(result.outcomes[i]);
+  }
+  if (records.empty()) return Status::Ok();
+  CountOutcomes(records, outcomes);
+
+  if (group_.records.empty()) {
+    group_.fields = std::move(batch.fields);
+    group_.opened = clock_->Now();
+  }
+  std::move(records.begin(), records.end(), std::back_inserter(group_.records));
+  std::move(outcomes.begin(), outcomes.end(), std::back_inserter(group_.outcomes));
+  if (group_.records.size() >= kCommitRecords || clock_->Now() - group_.opened >= kCommitEvery)
+    return StartCommit();
+  return Status::Ok();
+}
+
+Status BatchPipeline::StartCommit() {
+  if (group_.records.empty()) return Status::Ok();
+  BF_RETURN_IF_ERROR(WaitCommit());
+  auto group = std::make_shared<CommitGroup>(std::move(group_));
+  group_ = CommitGroup{};
+  BatchCommit commit;
+  commit.run_id = run_id_;
+  commit.sync = sync_;
+  commit.destination = destination_;
+  commit.fields = &group->fields;
+  commit.records = &group->records;
+  commit.outcomes = &group->outcomes;
+  commit.now = clock_->WallNow();
+  commit.dry_run = plan_ != nullptr;
+  log::Debug("Commit started.", {{"run_id", run_id_},
+                                 {"sync", sync_->name},
+                                 {"destination", destination_->name},
+                                 {"records", group->records.size()}});
+  committing_ = std::async(std::launch::async, [store = store_, commit, group] {
+    return store->CommitBatch(commit).status();
+  });
+  return Status::Ok();
+}
+
+Status BatchPipeline::WaitCommit() {
+  if (!committing_.valid()) return Status::Ok();
+  return committing_.get();
 }
 
 void BatchPipeline::PlanBatch(const RecordBatch& batch, std::vector<RecordOutcome>* outcomes) {
@@ -88,41 +163,11 @@ void BatchPipeline::PlanBatch(const RecordBatch& batch, std::vector<RecordOutcom
   }
 }
 
-Status BatchPipeline::Commit(const RecordBatch& batch, const DeliveryResult& result) {
-  counts_.api_requests += result.api_requests;
-  // Rows that never reached a verdict are left out of the commit entirely.
-  const std::vector<Record>* records = &batch.records;
-  const std::vector<RecordOutcome>* outcomes = &result.outcomes;
-  std::vector<Record> kept_records;
-  std::vector<RecordOutcome> kept_outcomes;
-  bool any_not_sent = false;
-  for (const auto& o : result.outcomes) any_not_sent |= NotSent(o);
-  if (any_not_sent) {
-    for (size_t i = 0; i < result.outcomes.size(); ++i) {
-      if (NotSent(result.outcomes[i])) continue;
-      kept_records.push_back(batch.records[i]);
-      kept_outcomes.push_back(result.outcomes[i]);
-    }
-    records = &kept_records;
-    outcomes = &kept_outcomes;
-  }
-  if (records->empty()) return Status::Ok();
-
-  BatchCommit commit;
-  commit.run_id = run_id_;
-  commit.sync = sync_;
-  commit.destination = destination_;
-  commit.fields = &batch.fields;
-  commit.records = records;
-  commit.outcomes = outcomes;
-  commit.now = clock_->WallNow();
-  commit.dry_run = plan_ != nullptr;
-  Result<CommitTotals> totals = store_->CommitBatch(commit);
-  if (!totals.ok()) return totals.status();
-
+void BatchPipeline::CountOutcomes(const std::vector<Record>& records,
+                                  const std::vector<RecordOutcome>& outcomes) {
   long long delivered = 0, failed = 0, skipped = 0;
-  for (size_t i = 0; i < outcomes->size(); ++i) {
-    const RecordOutcome& o = (*outcomes)[i];
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const RecordOutcome& o = outcomes[i];
     switch (o.kind) {
       case OutcomeKind::kDelivered: ++delivered; break;
       case OutcomeKind::kSkipped: ++skipped; break;
@@ -132,7 +177,7 @@ Status BatchPipeline::Commit(const RecordBatch& batch, const DeliveryResult& res
         FailureExample& ex = failures_[o.category.empty() ? "UNKNOWN" : o.category];
         if (ex.count++ == 0) {
           ex.reason = o.reason;
-          ex.warehouse_id = (*records)[i].warehouse_id;
+          ex.warehouse_id = records[i].warehouse_id;
         }
         break;
       }
@@ -163,14 +208,13 @@ Status BatchPipeline::Commit(const RecordBatch& batch, const DeliveryResult& res
                             {"rows_per_s", static_cast<long long>(rate)},
                             {"eta_s", static_cast<long long>(eta)}});
   }
-  log::Debug("Batch committed.", {{"run_id", run_id_},
+  log::Debug("Batch confirmed.", {{"run_id", run_id_},
                                   {"sync", sync_->name},
                                   {"destination", destination_->name},
-                                  {"records", records->size()},
+                                  {"records", records.size()},
                                   {"delivered", delivered},
                                   {"failed", failed},
                                   {"skipped", skipped}});
-  return Status::Ok();
 }
 
 }  // namespace backflow

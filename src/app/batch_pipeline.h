@@ -1,7 +1,14 @@
 // BatchPipeline: keeps up to max_concurrency batches in flight on a destination's channel
-// and commits each one's outcomes to state as soon as it is confirmed — oldest first, so
-// commits happen on the runner's thread in send order. In plan mode nothing is sent:
-// every record gets the outcome it would have, committed as planned change_log rows.
+// and commits their outcomes to state once confirmed, oldest first (send order).
+//
+// Commits are grouped: confirmed batches gather into one transaction of up to
+// kCommitRecords records (or whatever kCommitEvery brought), which runs on a committer
+// thread while the next batches are sent, at most one commit at a time and in order. A
+// per-request transaction would cost a round trip per statement for every 75 records
+// and hold the sender back; a crash between a send and its commit only means the next
+// run sends those rows again, which every destination applies idempotently (upsert by
+// key). In plan mode nothing is sent: every record gets the outcome it would have,
+// committed as planned change_log rows.
 #pragma once
 
 #include <deque>
@@ -36,11 +43,11 @@ class BatchPipeline {
   // Sends (or plans) one batch; may first wait for the oldest in-flight batch. With
   // `bulk`, the batch goes through the destination's bulk API as one job.
   [[nodiscard]] Status Submit(RecordBatch batch, bool bulk = false);
-  // Waits for and commits everything in flight.
+  // Waits for everything in flight and commits it; returns once state is written.
   [[nodiscard]] Status Drain();
   // Commits a batch whose outcomes are already known (a resumed bulk job) as if it had
-  // just been delivered.
-  [[nodiscard]] Status Commit(const RecordBatch& batch, const DeliveryResult& result);
+  // just been delivered, and returns once it is written.
+  [[nodiscard]] Status Commit(RecordBatch batch, const DeliveryResult& result);
 
   // Called after every commit with (rows done, rows total); the total is set by the
   // runner once the delta is known. Also logs "Progress." every kProgressEvery.
@@ -52,6 +59,9 @@ class BatchPipeline {
   static constexpr std::chrono::seconds kProgressEvery{10};
   // Bulk jobs in flight at once: each holds its records and upload in memory.
   static constexpr size_t kMaxBulkInFlight = 4;
+  // A commit group closes at this many records, or this long after its first batch.
+  static constexpr size_t kCommitRecords = 5000;
+  static constexpr std::chrono::milliseconds kCommitEvery{1000};
 
   const RunCounts& counts() const { return counts_; }
   const std::map<std::string, FailureExample>& failures() const { return failures_; }
@@ -63,7 +73,24 @@ class BatchPipeline {
     RecordBatch batch;
     std::future<DeliveryResult> result;
   };
-  [[nodiscard]] Status CommitOldest();
+  // Confirmed records waiting for their transaction.
+  struct CommitGroup {
+    std::vector<std::string> fields;
+    std::vector<Record> records;
+    std::vector<RecordOutcome> outcomes;
+    SteadyTime opened;
+  };
+  // Waits for the oldest in-flight batch and collects it.
+  [[nodiscard]] Status CollectOldest();
+  // Counts a confirmed batch and adds its records to the open group, which is handed to
+  // the committer when full or old enough.
+  [[nodiscard]] Status Collect(RecordBatch batch, const DeliveryResult& result);
+  // Hands the open group to the committer thread (after the previous commit finished).
+  [[nodiscard]] Status StartCommit();
+  // Waits for the commit in progress, if any.
+  [[nodiscard]] Status WaitCommit();
+  void CountOutcomes(const std::vector<Record>& records,
+                     const std::vector<RecordOutcome>& outcomes);
   void PlanBatch(const RecordBatch& batch, std::vector<RecordOutcome>* outcomes);
 
   const SyncConfig* sync_;
@@ -76,6 +103,8 @@ class BatchPipeline {
   PlanWriter* plan_;
   size_t max_in_flight_;
   std::deque<InFlight> in_flight_;
+  CommitGroup group_;
+  std::future<Status> committing_;  // the committer thread's transaction, if one runs
   RunCounts counts_;
   std::map<std::string, FailureExample> failures_;
   Status channel_status_;
