@@ -3,7 +3,8 @@
 #include <openssl/evp.h>
 
 #include <map>
-#include <nlohmann/json.hpp>
+#include <pqxx/stream_to>
+#include <tuple>
 #include <unordered_map>
 
 #include "state/migrations.h"
@@ -12,14 +13,47 @@
 namespace backflow {
 namespace {
 
-using nlohmann::json;
 
-// Every record of a batch becomes one element of a JSON array; each statement reads
-// it with jsonb_to_recordset, so a batch costs one round trip per table.
-const char* const kInput =
-    "jsonb_to_recordset($1::jsonb) AS x(wid text, kind text, hash text, did text, "
+// Every record of a commit is staged once, by COPY, in a session temp table; each
+// statement then reads it as `x`, so the rows are parsed once per commit rather than once
+// per statement, and a commit costs one round trip per table. Optional text columns are
+// staged as '' and read back as NULL.
+const char* const kStaging = "pg_temp.bf_commit";
+const char* const kCreateStaging =
+    "CREATE TEMP TABLE IF NOT EXISTS bf_commit (wid text, kind text, hash text, did text, "
     "log_did text, op text, vals jsonb, changed jsonb, changed_vals jsonb, error text, "
-    "category text)";
+    "category text) ON COMMIT DELETE ROWS";
+const char* const kInput =
+    "(SELECT wid, kind, hash, NULLIF(did, '') AS did, NULLIF(log_did, '') AS log_did, "
+    "NULLIF(op, '') AS op, vals, changed, changed_vals, error, category "
+    "FROM pg_temp.bf_commit) AS x";
+using StagedRow = std::tuple<std::string, std::string, std::string, std::string, std::string,
+                             std::string, std::string, std::string, std::string, std::string,
+                             std::string>;
+
+// `value` as a JSON string literal (the warehouse's text is valid UTF-8).
+void AppendJsonString(std::string* out, const std::string& value) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : value) {
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          *out += "\\u00";
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 0xf]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
 
 std::set<std::string> PiiFields(const SyncConfig& sync) {
   std::set<std::string> pii;
@@ -43,10 +77,10 @@ const char* KindName(OutcomeKind kind) {
 const char* const kNewAttempts =
     "(CASE WHEN r.row_hash = EXCLUDED.row_hash THEN r.attempts + 1 ELSE 1 END)";
 
-// initial_backoff * 2^(attempts-1), capped at max_backoff ($3, $4 in milliseconds).
+// initial_backoff * 2^(attempts-1), capped at max_backoff ($2, $3 in milliseconds).
 std::string Backoff(const std::string& attempts) {
-  return "make_interval(secs => least($3::float8 * power(2::float8, least(" + attempts +
-         " - 1, 62)), $4::float8) / 1000.0)";
+  return "make_interval(secs => least($2::float8 * power(2::float8, least(" + attempts +
+         " - 1, 62)), $3::float8) / 1000.0)";
 }
 
 }  // namespace
@@ -86,10 +120,23 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
   const std::set<std::string> pii = PiiFields(*batch.sync);
   std::unordered_map<std::string, size_t> field_index;
   for (size_t j = 0; j < fields.size(); ++j) field_index[fields[j]] = j;
-  auto value_json = [&](const Record& rec, size_t j) -> json {
-    if (j >= rec.values.size() || rec.values[j].is_null()) return nullptr;
-    return pii.count(fields[j]) ? json(HashPii(rec.values[j].text)) : json(rec.values[j].text);
+  // {"field": "value" | null, ...} for the given value positions.
+  auto values_json = [&](const Record& rec, const std::vector<size_t>& positions) {
+    std::string out = "{";
+    for (size_t k = 0; k < positions.size(); ++k) {
+      const size_t j = positions[k];
+      if (k) out.push_back(',');
+      AppendJsonString(&out, fields[j]);
+      out.push_back(':');
+      if (j >= rec.values.size() || rec.values[j].is_null()) out += "null";
+      else AppendJsonString(&out, pii.count(fields[j]) ? HashPii(rec.values[j].text)
+                                                       : rec.values[j].text);
+    }
+    out.push_back('}');
+    return out;
   };
+  std::vector<size_t> all_fields(fields.size());
+  for (size_t j = 0; j < fields.size(); ++j) all_fields[j] = j;
 
   // A warehouse_id occurs once per statement (ON CONFLICT cannot touch a row twice): the
   // last occurrence wins. A destination_id confirmed for two records of the batch (the
@@ -107,7 +154,8 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
   }
 
   CommitTotals totals;
-  json rows = json::array();
+  std::vector<StagedRow> rows;
+  rows.reserve(records.size());
   bool any_delivered = false, any_failed = false, any_did = false;
   std::vector<std::string> dids;  // confirmed destination ids, for an index lookup
   for (size_t i = 0; i < records.size(); ++i) {
@@ -120,48 +168,59 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
     }
     const bool delivered = o.kind == OutcomeKind::kDelivered;
     if (batch.dry_run && !delivered) continue;  // a plan only says what would be sent
-    json row;
-    row["wid"] = rec.warehouse_id;
-    row["kind"] = KindName(o.kind);
-    row["hash"] = rec.row_hash;
-    json vals = json::object();
-    for (size_t j = 0; j < fields.size(); ++j) vals[fields[j]] = value_json(rec, j);
-    row["vals"] = std::move(vals);
+    StagedRow row;
+    auto& [wid, kind, hash, did, log_did, op, vals, changed, changed_vals, error, category] = row;
+    wid = rec.warehouse_id;
+    kind = KindName(o.kind);
+    hash = rec.row_hash;
+    vals = values_json(rec, all_fields);
+    changed = "[]";
+    changed_vals = "{}";
     if (delivered) {
       any_delivered = true;
       ++totals.delivered;
       const bool create = o.created || !rec.previously_delivered;
       ++(create ? totals.created : totals.updated);
-      row["op"] = create ? "create" : "update";
+      op = create ? "create" : "update";
       if (!o.destination_id.empty() && last_of_did[o.destination_id] == i) {
-        row["did"] = o.destination_id;
+        did = o.destination_id;
         dids.push_back(o.destination_id);
         any_did = true;
       } else if (!o.destination_id.empty()) {
         ++totals.remapped;
       }
-      if (!o.destination_id.empty()) row["log_did"] = o.destination_id;
-      else if (rec.destination_id) row["log_did"] = *rec.destination_id;
-      json changed = json::array(), changed_vals = json::object();
+      if (!o.destination_id.empty()) log_did = o.destination_id;
+      else if (rec.destination_id) log_did = *rec.destination_id;
+      changed = "[";
+      std::vector<size_t> positions;
+      std::string unknown;  // changed fields the batch has no value for: null
       for (const auto& f : rec.changed_fields) {
-        changed.push_back(f);
+        if (changed.size() > 1) changed.push_back(',');
+        AppendJsonString(&changed, f);
         auto it = field_index.find(f);
-        changed_vals[f] = it == field_index.end() ? json(nullptr) : value_json(rec, it->second);
+        if (it != field_index.end()) {
+          positions.push_back(it->second);
+        } else {
+          unknown.push_back(',');
+          AppendJsonString(&unknown, f);
+          unknown += ":null";
+        }
       }
-      row["changed"] = std::move(changed);
-      row["changed_vals"] = std::move(changed_vals);
+      changed.push_back(']');
+      changed_vals = values_json(rec, positions);
+      if (!unknown.empty())
+        changed_vals.insert(changed_vals.size() - 1, positions.empty() ? unknown.substr(1) : unknown);
     } else {
       any_failed = true;
       ++totals.failed;
-      row["error"] = o.reason;
-      row["category"] = o.category;
+      error = o.reason;
+      category = o.category;
     }
     rows.push_back(std::move(row));
   }
   if (rows.empty()) return totals;
 
   const std::string s = QuoteIdent(schema_);
-  const std::string input = rows.dump();
   const std::string now = sql::Timestamp(batch.now);
   const std::string& dest = batch.destination->name;
   const std::string& object = batch.sync->object;
@@ -172,56 +231,69 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       "INSERT INTO " + s +
       ".change_log (run_id, sync_name, destination, warehouse_id, destination_id, operation, "
       "changed_fields, field_values, sent_at, planned) "
-      "SELECT $2, $3, $4, x.wid, x.log_did, x.op, "
-      "ARRAY(SELECT jsonb_array_elements_text(coalesce(x.changed, '[]'))), "
-      "coalesce(x.changed_vals, '{}'), $5::timestamptz, $6 FROM " + std::string(kInput) +
+      "SELECT $1, $2, $3, x.wid, x.log_did, x.op, "
+      "ARRAY(SELECT jsonb_array_elements_text(x.changed)), "
+      "x.changed_vals, $4::timestamptz, $5 FROM " + std::string(kInput) +
       " WHERE x.kind = 'delivered'";
 
   Status st = conn_->InTransaction("commit a delivered batch", [&](pqxx::work& tx) {
+    if (!staging_created_) {
+      tx.exec("SET LOCAL client_min_messages = warning");
+      tx.exec(kCreateStaging);
+    }
+    {
+      pqxx::stream_to copy(tx, kStaging,
+                           std::vector<std::string>{"wid", "kind", "hash", "did", "log_did", "op",
+                                                    "vals", "changed", "changed_vals", "error",
+                                                    "category"});
+      for (const StagedRow& row : rows) copy << row;
+      copy.complete();
+    }
     if (batch.dry_run) {
-      tx.exec_params(change_log_sql, input, batch.run_id, sync_name, dest, now, true);
+      tx.exec_params(change_log_sql, batch.run_id, sync_name, dest, now, true);
       return;
     }
     if (any_did) {
       // Another record holds the id now confirmed for this one (merged or re-keyed in the
       // destination): the confirmation wins, the stale mapping forgets the id. The id list
-      // ($5) makes this an index lookup even before id_mappings has statistics (a fresh
+      // ($4) makes this an index lookup even before id_mappings has statistics (a fresh
       // schema's first backfill would otherwise compare every mapping with every row).
       pqxx::result r = tx.exec_params(
-          "UPDATE " + s + ".id_mappings m SET destination_id = NULL, updated_at = $2::timestamptz "
+          "UPDATE " + s + ".id_mappings m SET destination_id = NULL, updated_at = $1::timestamptz "
           "FROM " + kInput + " WHERE x.kind = 'delivered' AND x.did IS NOT NULL "
-          "AND m.destination_system = $3 AND m.object_type = $4 "
-          "AND m.destination_id = ANY($5::text[]) "
+          "AND m.destination_system = $2 AND m.object_type = $3 "
+          "AND m.destination_id = ANY($4::text[]) "
           "AND m.destination_id = x.did AND m.warehouse_id <> x.wid",
-          input, now, dest, object, sql::TextArray(dids));
+          now, dest, object, sql::TextArray(dids));
       totals.remapped += static_cast<long long>(r.affected_rows());
     }
     tx.exec_params(
         "INSERT INTO " + s + ".id_mappings AS m (warehouse_id, destination_system, object_type, "
         "destination_id, sync_status, last_synced_at, updated_at) "
-        "SELECT x.wid, $3, $4, CASE WHEN x.kind = 'delivered' THEN x.did END, "
+        "SELECT x.wid, $2, $3, CASE WHEN x.kind = 'delivered' THEN x.did END, "
         "CASE WHEN x.kind = 'delivered' THEN 'success' ELSE 'failed' END, "
-        "CASE WHEN x.kind = 'delivered' THEN $2::timestamptz END, $2::timestamptz FROM " +
+        "CASE WHEN x.kind = 'delivered' THEN $1::timestamptz END, $1::timestamptz FROM " +
             std::string(kInput) +
             " ON CONFLICT (destination_system, object_type, warehouse_id) DO UPDATE SET "
             "destination_id = coalesce(EXCLUDED.destination_id, m.destination_id), "
             "sync_status = EXCLUDED.sync_status, "
             "last_synced_at = coalesce(EXCLUDED.last_synced_at, m.last_synced_at), "
             "updated_at = EXCLUDED.updated_at",
-        input, now, dest, object);
+        now, dest, object);
     if (any_delivered) {
       tx.exec_params(
           "INSERT INTO " + s + ".row_state (sync_name, warehouse_id, row_hash, field_values, "
-          "delivered_at, run_id) SELECT $2, x.wid, x.hash, x.vals, $3::timestamptz, $4 FROM " +
+          "delivered_at, run_id) SELECT $1, x.wid, x.hash, x.vals, $2::timestamptz, $3 FROM " +
               std::string(kInput) +
               " WHERE x.kind = 'delivered' ON CONFLICT (sync_name, warehouse_id) DO UPDATE SET "
               "row_hash = EXCLUDED.row_hash, field_values = EXCLUDED.field_values, "
               "delivered_at = EXCLUDED.delivered_at, run_id = EXCLUDED.run_id",
-          input, sync_name, now, batch.run_id);
-      tx.exec_params(change_log_sql, input, batch.run_id, sync_name, dest, now, false);
+          sync_name, now, batch.run_id);
+      tx.exec_params(change_log_sql, batch.run_id, sync_name, dest, now, false);
+      // Rows in the retry queue are the exception: look them up from its side.
       tx.exec_params("DELETE FROM " + s + ".retry_queue r USING " + kInput +
-                         " WHERE x.kind = 'delivered' AND r.sync_name = $2 AND r.warehouse_id = x.wid",
-                     input, sync_name);
+                         " WHERE x.kind = 'delivered' AND r.sync_name = $1 AND r.warehouse_id = x.wid",
+                     sync_name);
     }
     if (any_failed) {
       // Only a permanent failure (the destination refused the content) is dead-lettered
@@ -233,14 +305,14 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
           "WITH up AS (INSERT INTO " + s + ".retry_queue AS r (sync_name, warehouse_id, "
           "destination, row_hash, attempts, next_attempt_at, last_error, error_category, "
           "payload, status, first_failed_at, updated_at, last_run_id) "
-          "SELECT $2, x.wid, $5, x.hash, 1, $6::timestamptz + " + Backoff("1") +
-              ", x.error, x.category, x.vals, CASE WHEN $10 AND 1 >= $7 THEN 'dead' ELSE 'pending' END, "
-              "$6::timestamptz, $6::timestamptz, $8 FROM " + kInput +
-              " WHERE x.kind = $9 "
+          "SELECT $1, x.wid, $4, x.hash, 1, $5::timestamptz + " + Backoff("1") +
+              ", x.error, x.category, x.vals, CASE WHEN $9 AND 1 >= $6 THEN 'dead' ELSE 'pending' END, "
+              "$5::timestamptz, $5::timestamptz, $7 FROM " + kInput +
+              " WHERE x.kind = $8 "
               "ON CONFLICT (sync_name, warehouse_id) DO UPDATE SET "
               "attempts = " + kNewAttempts + ", "
               "next_attempt_at = EXCLUDED.updated_at + " + Backoff(kNewAttempts) + ", "
-              "status = CASE WHEN $10 AND " + kNewAttempts + " >= $7 THEN 'dead' ELSE 'pending' END, "
+              "status = CASE WHEN $9 AND " + kNewAttempts + " >= $6 THEN 'dead' ELSE 'pending' END, "
               "first_failed_at = CASE WHEN r.row_hash = EXCLUDED.row_hash "
               "THEN r.first_failed_at ELSE EXCLUDED.first_failed_at END, "
               "row_hash = EXCLUDED.row_hash, destination = EXCLUDED.destination, "
@@ -248,7 +320,7 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
               "payload = EXCLUDED.payload, updated_at = EXCLUDED.updated_at, "
               "last_run_id = EXCLUDED.last_run_id RETURNING status) "
               "SELECT count(*) FILTER (WHERE status = 'dead') FROM up",
-          input, sync_name, static_cast<double>(retry.initial_backoff.count()),
+          sync_name, static_cast<double>(retry.initial_backoff.count()),
           static_cast<double>(retry.max_backoff.count()), dest, now, retry.max_attempts,
           batch.run_id, std::string(kind), can_die);
         totals.dead += r[0].as<long long>();
@@ -256,6 +328,7 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
     }
   });
   if (!st.ok()) return st;
+  staging_created_ = true;
   return totals;
 }
 

@@ -5,8 +5,9 @@
 // sync_status, last_synced_at), change_log (delivered rows; PII values as salted hashes),
 // and retry_queue (delivered rows leave it; failed rows enter it or have attempts bumped,
 // next_attempt_at set by backoff, and become `dead` after retry.max_attempts or on a
-// permanent error past max_attempts). All statements are set-based (one per table per
-// batch, rows passed as a JSON array), never one round trip per row.
+// permanent error past max_attempts). The records are staged once by COPY and every
+// statement is set-based (one per table per commit), never one round trip per row.
+// Not thread-safe: one thread commits at a time (HashPii may be called from any thread).
 #pragma once
 
 #include <memory>
@@ -75,6 +76,7 @@ class DeliveryStore {
   PgConnection* conn_;
   std::string schema_;
   std::string salt_;
+  bool staging_created_ = false;  // the session's pg_temp.bf_commit exists
 };
 
 }  // namespace backflow

@@ -272,6 +272,29 @@ TEST_F(DeliveryStoreTest, DeletesAndCursor) {
             "2026-03-02 00:00:00+00");
 }
 
+// Values reach the staging COPY and JSON as they are: quotes, backslashes, tabs, newlines,
+// control characters and non-ASCII text survive, and an empty string stays a string.
+TEST_F(DeliveryStoreTest, ValuesSurviveStagingUnchanged) {
+  const std::string tricky = "a\"b\\c\td\ne\r\x01 \xc3\xa9\xe2\x82\xac \\N";
+  // Email is PII in the fixture (stored hashed), so the tricky text goes in Score.
+  std::vector<Record> records = {MakeRecord("u\t1", "", tricky, "h\\1")};
+  records[0].values[0] = FieldValue{};  // null
+  records[0].changed_fields = {"Email", "Score", "Gone"};
+  std::vector<RecordOutcome> outcomes = {Delivered("id\\x")};
+  auto totals = Commit(records, outcomes, 1, FixedNow());
+  ASSERT_TRUE(totals.ok()) << totals.status().ToString();
+  EXPECT_EQ(Q("SELECT field_values->>'Score' FROM bf_state.row_state"), tricky);
+  EXPECT_EQ(Q("SELECT field_values->'Email' = 'null'::jsonb FROM bf_state.row_state"), "t");
+  EXPECT_EQ(Q("SELECT warehouse_id || '|' || row_hash FROM bf_state.row_state"), "u\t1|h\\1");
+  EXPECT_EQ(Q("SELECT destination_id FROM bf_state.id_mappings"), "id\\x");
+  EXPECT_EQ(Q("SELECT field_values->>'Score' FROM bf_state.change_log"), tricky);
+  // A changed field the batch holds no value for is logged as null.
+  EXPECT_EQ(Q("SELECT array_to_string(changed_fields, ',') || '|' || "
+              "(field_values ? 'Gone')::text || (field_values->'Gone' = 'null'::jsonb)::text "
+              "FROM bf_state.change_log"),
+            "Email,Score,Gone|truetrue");
+}
+
 TEST_F(DeliveryStoreTest, MismatchedOutcomesAreRejected) {
   std::vector<Record> records = {MakeRecord("u1", "a@example.com", "1", "h1")};
   auto totals = Commit(records, {}, 1, FixedNow());
