@@ -1,4 +1,6 @@
 // backflow: a reverse-ETL sync daemon. See README.md and the spec for the commands.
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -10,6 +12,11 @@
 int main(int argc, char** argv) {
   // Before any thread exists: signals are taken by a SignalWatcher, never by a worker.
   backflow::BlockWatchedSignals();
+  // glibc gives every thread that allocates its own arena; the senders, bulk jobs and the
+  // committer each kept freed batches in theirs, so the process grew to several times its
+  // live heap (a Salesforce bulk backfill: 324 MB resident for 138 MB of heap). Two arenas
+  // halve that (164 MB), at no measured cost in speed.
+  mallopt(M_ARENA_MAX, 2);
   CLI::App app{"backflow — moves the warehouse rows that changed into Salesforce, HubSpot and Braze"};
   app.require_subcommand(1);
   backflow::GlobalOptions g;
