@@ -91,8 +91,9 @@ class BulkProtocol {
 
   // More changed rows than this in one run are sent through the bulk API.
   virtual size_t Threshold() const = 0;
-  // How long to wait between two polls of a job.
-  virtual Millis PollInterval() const { return Millis(5000); }
+  // How long to wait before the first poll of a job; later polls back off (x1.5, up to
+  // 15x this). A small job is done in seconds; a large one costs a few more polls.
+  virtual Millis PollInterval() const { return Millis(1000); }
 
   // Splits a batch (of any size) into parts that each fit one upload.
   // True when the answer says the session expired (authenticate, then repeat the step).

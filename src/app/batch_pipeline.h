@@ -57,8 +57,9 @@ class BatchPipeline {
     progress_ = std::move(fn);
   }
   static constexpr std::chrono::seconds kProgressEvery{10};
-  // Bulk jobs in flight at once: each holds its records and upload in memory.
-  static constexpr size_t kMaxBulkInFlight = 4;
+  // Bulk jobs in flight at once: each holds its records and upload in memory. Two keep
+  // one job uploading while the other is processed and polled.
+  static constexpr size_t kMaxBulkInFlight = 2;
   // A commit group closes at this many records, or this long after its first batch.
   static constexpr size_t kCommitRecords = 5000;
   static constexpr std::chrono::milliseconds kCommitEvery{1000};

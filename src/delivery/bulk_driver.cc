@@ -14,7 +14,7 @@ namespace {
 constexpr const char* kUnfinished = "Not sent: the bulk job did not finish.";
 // Polls back off from PollInterval() up to this multiple of it: a large job takes minutes,
 // and every poll costs a request of the daily budget.
-constexpr int kMaxPollIntervalFactor = 8;
+constexpr int kMaxPollIntervalFactor = 15;
 
 Status ResultsAnswer(const HttpResponse& r) {
   if (r.error == TransportError::kNone && r.status == 200) return Status::Ok();
