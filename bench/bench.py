@@ -20,7 +20,8 @@ from harness import Backflow, Postgres, Sandbox  # noqa: E402
 
 ALL_DESTINATIONS = ["hubspot", "braze", "salesforce"]
 # The APIs' real limits: (requests, window ms, seconds of traffic for the throttled run).
-THROTTLE = {"hubspot": (100, 10000, 60), "braze": (3000, 3000, 10)}
+# HubSpot: 190 / 10 s (Professional and Enterprise private apps); Braze: 3,000 / 3 s.
+THROTTLE = {"hubspot": (190, 10000, 60), "braze": (3000, 3000, 10)}
 # --small: the same limits scaled down to a ~5 s HubSpot run.
 THROTTLE_SMALL = {"hubspot": (20, 2000, 5)}
 

@@ -134,8 +134,11 @@ def throttled(ctx, dest, limit, window_ms, seconds):
     ctx.pg.sql("DROP TABLE %s" % table)
     elapsed = _span_seconds(log, run["wall_s"])
     sent = counters["writes"]
+    # A rolling window allows `limit` at once, then `limit` per window: the share counts
+    # the requests after the first window's worth against what the limit allows in the
+    # time they took (an ideal client sending N requests needs (N/limit - 1) windows).
     windows = elapsed / (window_ms / 1000.0)
-    share = (sent / windows) / limit if windows > 0 else None
+    share = (sent - limit) / (windows * limit) if windows > 0 and sent > limit else None
     too_many = counters["status"].get("429", 0)
     ctx.log("  %s throttled %d/%dms: %d requests in %.1f s, budget share %s, 429s %d" % (
         dest, limit, window_ms, sent, elapsed, "%.2f" % share if share else "-", too_many))
