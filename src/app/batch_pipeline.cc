@@ -30,7 +30,9 @@ BatchPipeline::BatchPipeline(const SyncConfig* sync, const DestinationConfig* de
       plan_(plan),
       max_in_flight_(static_cast<size_t>(std::max(1, destination->max_concurrency))),
       started_(clock->Now()),
-      last_progress_log_(clock->Now()) {}
+      last_progress_log_(clock->Now()) {
+  committers_.push_back(store);
+}
 
 Status BatchPipeline::Submit(RecordBatch batch, bool bulk) {
   if (batch.records.empty()) return Status::Ok();
@@ -55,7 +57,7 @@ Status BatchPipeline::Drain() {
     if (st.ok()) st = s;
   }
   Status started = StartCommit();
-  Status waited = WaitCommit();
+  Status waited = WaitCommits();
   if (st.ok()) st = started;
   if (st.ok()) st = waited;
   return st;
@@ -64,7 +66,7 @@ Status BatchPipeline::Drain() {
 Status BatchPipeline::Commit(RecordBatch batch, const DeliveryResult& result) {
   BF_RETURN_IF_ERROR(Collect(std::move(batch), result));
   BF_RETURN_IF_ERROR(StartCommit());
-  return WaitCommit();
+  return WaitCommits();
 }
 
 Status BatchPipeline::CollectOldest() {
@@ -105,31 +107,61 @@ Status BatchPipeline::Collect(RecordBatch batch, const DeliveryResult& result) {
 
 Status BatchPipeline::StartCommit() {
   if (group_.records.empty()) return Status::Ok();
-  BF_RETURN_IF_ERROR(WaitCommit());
-  auto group = std::make_shared<CommitGroup>(std::move(group_));
+  if (committing_.size() >= committers_.size()) BF_RETURN_IF_ERROR(WaitOldestCommit());
+  DeliveryStore* store = nullptr;
+  for (DeliveryStore* s : committers_) {
+    bool busy = false;
+    for (const Committing& c : committing_) busy |= c.store == s;
+    if (!busy) {
+      store = s;
+      break;
+    }
+  }
+  Committing c{store, std::make_shared<CommitGroup>(std::move(group_)), {}, {}};
   group_ = CommitGroup{};
-  BatchCommit commit;
-  commit.run_id = run_id_;
-  commit.sync = sync_;
-  commit.destination = destination_;
-  commit.fields = &group->fields;
-  commit.records = &group->records;
-  commit.outcomes = &group->outcomes;
-  commit.now = clock_->WallNow();
-  commit.dry_run = plan_ != nullptr;
+  c.commit.run_id = run_id_;
+  c.commit.sync = sync_;
+  c.commit.destination = destination_;
+  c.commit.fields = &c.group->fields;
+  c.commit.records = &c.group->records;
+  c.commit.outcomes = &c.group->outcomes;
+  c.commit.now = clock_->WallNow();
+  c.commit.dry_run = plan_ != nullptr;
   log::Debug("Commit started.", {{"run_id", run_id_},
                                  {"sync", sync_->name},
                                  {"destination", destination_->name},
-                                 {"records", group->records.size()}});
-  committing_ = std::async(std::launch::async, [store = store_, commit, group] {
+                                 {"records", c.group->records.size()}});
+  c.done = std::async(std::launch::async, [store, commit = c.commit, group = c.group] {
     return store->CommitBatch(commit).status();
   });
+  committing_.push_back(std::move(c));
   return Status::Ok();
 }
 
-Status BatchPipeline::WaitCommit() {
-  if (!committing_.valid()) return Status::Ok();
-  return committing_.get();
+Status BatchPipeline::WaitOldestCommit() {
+  if (committing_.empty()) return Status::Ok();
+  Committing c = std::move(committing_.front());
+  committing_.pop_front();
+  Status st = c.done.get();
+  if (st.ok() || committers_.size() == 1) return st;
+  // Ran beside another commit: it may have lost a race on a destination_id. Once no other
+  // commit runs, a second attempt sees the other's rows.
+  log::Debug("Commit retried alone.", {{"run_id", run_id_},
+                                       {"sync", sync_->name},
+                                       {"records", c.group->records.size()},
+                                       {"error", st.message()}});
+  Status others = WaitCommits();
+  Status again = c.store->CommitBatch(c.commit).status();
+  return again.ok() ? others : again;
+}
+
+Status BatchPipeline::WaitCommits() {
+  Status st = Status::Ok();
+  while (!committing_.empty()) {
+    Status s = WaitOldestCommit();
+    if (st.ok()) st = s;
+  }
+  return st;
 }
 
 void BatchPipeline::PlanBatch(const RecordBatch& batch, std::vector<RecordOutcome>* outcomes) {

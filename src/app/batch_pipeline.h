@@ -3,12 +3,19 @@
 //
 // Commits are grouped: confirmed batches gather into one transaction of up to
 // kCommitRecords records (or whatever kCommitEvery brought), which runs on a committer
-// thread while the next batches are sent, at most one commit at a time and in order. A
-// per-request transaction would cost a round trip per statement for every 75 records
-// and hold the sender back; a crash between a send and its commit only means the next
-// run sends those rows again, which every destination applies idempotently (upsert by
-// key). In plan mode nothing is sent: every record gets the outcome it would have,
-// committed as planned change_log rows.
+// thread while the next batches are sent. A per-request transaction would cost a round
+// trip per statement for every 75 records and hold the sender back; a crash between a
+// send and its commit only means the next run sends those rows again, which every
+// destination applies idempotently (upsert by key).
+//
+// With more than one committer (AddCommitter, each on its own connection), groups commit
+// in parallel: a run reads every row once, so two groups never share a warehouse_id. Two
+// groups can still meet on a destination_id (the CRM merged two records): the later
+// commit then fails on the unique index or a deadlock, and is retried once after every
+// other commit has finished, when it sees the other's mapping and takes the id over.
+//
+// In plan mode nothing is sent: every record gets the outcome it would have, committed as
+// planned change_log rows.
 #pragma once
 
 #include <deque>
@@ -43,6 +50,9 @@ class BatchPipeline {
   // Sends (or plans) one batch; may first wait for the oldest in-flight batch. With
   // `bulk`, the batch goes through the destination's bulk API as one job.
   [[nodiscard]] Status Submit(RecordBatch batch, bool bulk = false);
+  // Another store, on its own connection, that commits groups in parallel with the rest.
+  void AddCommitter(DeliveryStore* store) { committers_.push_back(store); }
+
   // Waits for everything in flight and commits it; returns once state is written.
   [[nodiscard]] Status Drain();
   // Commits a batch whose outcomes are already known (a resumed bulk job) as if it had
@@ -86,10 +96,20 @@ class BatchPipeline {
   // Counts a confirmed batch and adds its records to the open group, which is handed to
   // the committer when full or old enough.
   [[nodiscard]] Status Collect(RecordBatch batch, const DeliveryResult& result);
-  // Hands the open group to the committer thread (after the previous commit finished).
+  // A group handed to a committer thread.
+  struct Committing {
+    DeliveryStore* store;
+    std::shared_ptr<CommitGroup> group;
+    BatchCommit commit;
+    std::future<Status> done;
+  };
+  // Hands the open group to a free committer (waiting for the oldest commit when all are
+  // busy).
   [[nodiscard]] Status StartCommit();
-  // Waits for the commit in progress, if any.
-  [[nodiscard]] Status WaitCommit();
+  // Waits for the oldest commit in progress, if any; retries it once if it failed.
+  [[nodiscard]] Status WaitOldestCommit();
+  // Waits for every commit in progress.
+  [[nodiscard]] Status WaitCommits();
   void CountOutcomes(const std::vector<Record>& records,
                      const std::vector<RecordOutcome>& outcomes);
   void PlanBatch(const RecordBatch& batch, std::vector<RecordOutcome>* outcomes);
@@ -105,7 +125,8 @@ class BatchPipeline {
   size_t max_in_flight_;
   std::deque<InFlight> in_flight_;
   CommitGroup group_;
-  std::future<Status> committing_;  // the committer thread's transaction, if one runs
+  std::vector<DeliveryStore*> committers_;  // store_ first
+  std::deque<Committing> committing_;       // oldest first
   RunCounts counts_;
   std::map<std::string, FailureExample> failures_;
   Status channel_status_;

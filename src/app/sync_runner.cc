@@ -87,6 +87,9 @@ class Run {
   std::unique_ptr<SyncLease> lease_;
   std::unique_ptr<RunStore> runs_;
   std::unique_ptr<DeliveryStore> store_;
+  // A second committer, on its own connection: confirmed groups commit two at a time.
+  std::unique_ptr<PgConnection> commit_conn_;
+  std::unique_ptr<DeliveryStore> commit_store_;
   std::unique_ptr<BatchPipeline> pipeline_;
   RunDetails details_;
   bool started_ = false;
@@ -114,6 +117,12 @@ Status Run::Prepare() {
   auto store = DeliveryStore::Open(conn_.get(), schema_);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
+  auto commit_conn = PgConnection::Open(rt_->config().warehouse.dsn);
+  if (!commit_conn.ok()) return commit_conn.status();
+  commit_conn_ = std::move(commit_conn).value();
+  auto commit_store = DeliveryStore::Open(commit_conn_.get(), schema_);
+  if (!commit_store.ok()) return commit_store.status();
+  commit_store_ = std::move(commit_store).value();
   report_.run.started_at = rt_->clock()->WallNow();
   BF_RETURN_IF_ERROR(runs_->Start(&report_.run));
   started_ = true;
@@ -143,6 +152,7 @@ RunReport Run::Execute() {
   pipeline_ = std::make_unique<BatchPipeline>(&sync_, &dest_cfg_, channel_, store_.get(),
                                               rt_->clock(), rt_->telemetry(),
                                               report_.run.run_id, options_.plan);
+  pipeline_->AddCommitter(commit_store_.get());
   // Bulk jobs an earlier run left unfinished (a crash or stop mid-job) are polled to their
   // end and committed first, so the delta below no longer contains their rows and they
   // are never uploaded twice.
