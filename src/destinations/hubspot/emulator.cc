@@ -1,9 +1,14 @@
 #include "destinations/hubspot/emulator.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <numeric>
 #include <set>
 #include <stdexcept>
+#include <string_view>
+#include <tuple>
+#include <vector>
 
 namespace backflow::hubspot {
 namespace {
@@ -18,6 +23,14 @@ constexpr long long kNominalIntervalMs = 10000;
 void SendJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(), "application/json;charset=utf-8");
+}
+
+// As SendJson, for JSON text already written: moved into the answer, not copied.
+void SendText(httplib::Response& res, int status, std::string text) {
+  res.status = status;
+  res.body = std::move(text);
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", "application/json;charset=utf-8");
 }
 
 json ErrorBody(const std::string& message, const std::string& category,
@@ -36,24 +49,256 @@ json InputError(const std::string& category, const std::string& message, const s
           {"context", context}};
 }
 
-// Why one input's properties are refused, or "" when they are fine; `out` gets them.
-std::string CheckProperties(const json& input, std::map<std::string, std::string>* out,
-                            std::string* property) {
-  if (!input.contains("properties")) return "";
-  const json& props = input["properties"];
-  if (!props.is_object()) return "properties must be an object";
-  for (const auto& [name, value] : props.items()) {
-    *property = name;
-    if (!value.is_string())
-      return "Property values were not valid: the value of \"" + name + "\" must be a string";
-    if (name.rfind("invalid_", 0) == 0)
-      return "Property values were not valid: property \"" + name + "\" does not exist";
-    if (value.get<std::string>().find("__reject__") != std::string::npos)
-      return "Property values were not valid: \"" + name + "\" has an invalid value";
-    (*out)[name] = value.get<std::string>();
+// --- Reading a batch (outside the lock) ---
+
+// One input of a batch.
+struct BatchInput {
+  std::string id;
+  std::optional<std::string> id_property;  // always given to upsert; update: optional
+  PropertyList properties;                 // when `refused` is empty
+  std::string refused;                     // why the input fails in a 207, or ""
+  std::string refused_property;            // the property `refused` names, or ""
+};
+
+// A batch body. `refusal` is the message of a whole-batch 400 (with `context` when it has
+// one), or "" when the inputs go on to the store.
+struct Batch {
+  std::vector<BatchInput> inputs;
+  std::string refusal;
+  json context;
+};
+
+json* Member(json& object, const char* key) {
+  auto it = object.find(key);  // end() when `object` is not an object
+  return it == object.end() ? nullptr : &*it;
+}
+
+bool IsString(const json* value) { return value != nullptr && value->is_string(); }
+
+// The inputs of `{"inputs":[..]}`, or null with `batch->refusal` set when the body is not
+// that or has not 1 to 100 inputs.
+json ReadInputs(const std::string& text, Batch* batch) {
+  json body = json::parse(text, nullptr, false);
+  json* inputs = Member(body, "inputs");
+  if (inputs == nullptr || !inputs->is_array()) {
+    batch->refusal = "Invalid input JSON: expected {\"inputs\":[..]}.";
+    return nullptr;
   }
-  property->clear();
-  return "";
+  if (inputs->empty() || inputs->size() > HubSpotEmulator::kMaxInputs) {
+    batch->refusal =
+        "Batch input size must be between 1 and 100, got " + std::to_string(inputs->size()) + ".";
+    return nullptr;
+  }
+  return std::move(*inputs);
+}
+
+// Takes an input's properties, or notes why HubSpot refuses them: the first offending one
+// by name (the order json objects iterate in).
+void ReadProperties(json& input, BatchInput* in) {
+  json* props = Member(input, "properties");
+  if (props == nullptr) return;
+  if (!props->is_object()) {
+    in->refused = "properties must be an object";
+    return;
+  }
+  in->properties.reserve(props->size());
+  for (auto it = props->begin(); it != props->end(); ++it) {
+    const std::string& name = it.key();
+    std::string why;
+    if (!it->is_string())
+      why = "Property values were not valid: the value of \"" + name + "\" must be a string";
+    else if (name.rfind("invalid_", 0) == 0)
+      why = "Property values were not valid: property \"" + name + "\" does not exist";
+    else if (it->get_ref<const std::string&>().find("__reject__") != std::string::npos)
+      why = "Property values were not valid: \"" + name + "\" has an invalid value";
+    if (!why.empty()) {
+      in->refused = std::move(why);
+      in->refused_property = name;
+      in->properties.clear();
+      return;
+    }
+    in->properties.emplace_back(name, std::move(it->get_ref<std::string&>()));
+  }
+}
+
+// Refuses the batch when an id is given twice (by `key`); the context lists each repeat
+// in input order, as HubSpot does.
+template <typename Key>
+void RefuseRepeatedIds(Key key, Batch* batch) {
+  const std::vector<BatchInput>& inputs = batch->inputs;
+  std::vector<size_t> order(inputs.size());
+  std::iota(order.begin(), order.end(), 0);
+  // Stable: of equal ids the first in the batch sorts first and is not a repeat.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return key(inputs[a]) < key(inputs[b]); });
+  std::vector<bool> repeat(inputs.size(), false);
+  for (size_t k = 1; k < order.size(); ++k)
+    repeat[order[k]] = key(inputs[order[k]]) == key(inputs[order[k - 1]]);
+  json repeated = json::array();
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (repeat[i]) repeated.push_back(inputs[i].id);
+  if (repeated.empty()) return;
+  batch->refusal =
+      "Duplicate IDs found in batch input: " + repeated.dump() + ". IDs must be unique";
+  batch->context = {{"ids", std::move(repeated)}};
+}
+
+// A batch/upsert body; `unique` is the object type's unique properties.
+Batch ReadUpsert(const std::string& text, const std::string& object_type,
+                 const std::set<std::string>& unique) {
+  Batch batch;
+  json inputs = ReadInputs(text, &batch);
+  if (!batch.refusal.empty()) return batch;
+  batch.inputs.reserve(inputs.size());
+  for (json& input : inputs) {
+    json* id = Member(input, "id");
+    json* id_property = Member(input, "idProperty");
+    if (!IsString(id) || id->get_ref<const std::string&>().empty() || !IsString(id_property)) {
+      batch.refusal = "Every input needs a string id and idProperty.";
+      return batch;
+    }
+    const std::string& property = id_property->get_ref<const std::string&>();
+    if (unique.count(property) == 0) {
+      batch.refusal = "Property \"" + property + "\" is not a unique identifier property of " +
+                      object_type + ".";
+      return batch;
+    }
+    BatchInput& in = batch.inputs.emplace_back();
+    in.id = std::move(id->get_ref<std::string&>());
+    in.id_property = property;
+    ReadProperties(input, &in);
+  }
+  RefuseRepeatedIds([](const BatchInput& in) { return std::tie(*in.id_property, in.id); }, &batch);
+  return batch;
+}
+
+// A batch/update body.
+Batch ReadUpdate(const std::string& text) {
+  Batch batch;
+  json inputs = ReadInputs(text, &batch);
+  if (!batch.refusal.empty()) return batch;
+  batch.inputs.reserve(inputs.size());
+  for (json& input : inputs) {
+    json* id = Member(input, "id");
+    if (!IsString(id)) {
+      batch.refusal = "Every input needs a string id.";
+      return batch;
+    }
+    BatchInput& in = batch.inputs.emplace_back();
+    in.id = std::move(id->get_ref<std::string&>());
+    if (json* p = Member(input, "idProperty"); IsString(p)) in.id_property = p->get<std::string>();
+    ReadProperties(input, &in);
+  }
+  RefuseRepeatedIds([](const BatchInput& in) -> const std::string& { return in.id; }, &batch);
+  return batch;
+}
+
+// --- Writing answers (outside the lock) ---
+//
+// A 100-object answer built as nlohmann::json took thousands of node allocations, and they
+// dominated the emulator; these write the same text straight into one string. Keys go in
+// sorted order, as json::dump() wrote them.
+
+// An object as the store held it when the request applied it.
+struct Written {
+  StoredObject object;
+  std::optional<bool> created;  // upserts answer "new"
+};
+
+// `s` as a JSON string, escaped as json::dump() escapes (UTF-8 is kept as it is).
+void AppendQuoted(std::string& out, std::string_view s) {
+  out += '"';
+  size_t run = 0;  // start of the characters not yet appended
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default: {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+        out += escaped;
+      }
+    }
+  }
+  out.append(s, run, std::string_view::npos);
+  out += '"';
+}
+
+size_t SizeHint(const StoredObject& object) {
+  size_t n = 128 + object.id.size() + object.created_at.size() + object.updated_at.size();
+  for (const auto& [name, value] : object.properties) n += name.size() + value.size() + 6;
+  return n;
+}
+
+// {"archived":false,"createdAt":..,"id":..,["new":..,]"properties":{..},"updatedAt":..}
+void AppendObject(std::string& out, const Written& written) {
+  const StoredObject& object = written.object;
+  out += R"({"archived":false,"createdAt":)";
+  AppendQuoted(out, object.created_at);
+  out += R"(,"id":)";
+  AppendQuoted(out, object.id);
+  if (written.created) out += *written.created ? R"(,"new":true)" : R"(,"new":false)";
+  out += R"(,"properties":{)";
+  bool first = true;
+  for (const auto& [name, value] : object.properties) {
+    if (!first) out += ',';
+    first = false;
+    AppendQuoted(out, name);
+    out += ':';
+    AppendQuoted(out, value);
+  }
+  out += R"(},"updatedAt":)";
+  AppendQuoted(out, object.updated_at);
+  out += '}';
+}
+
+// {"completedAt":..,["errors":[..],"numErrors":N,]"results":[..],"startedAt":..,
+//  "status":"COMPLETE"}
+std::string BatchAnswer(const std::vector<Written>& results, const json& errors,
+                        const std::string& started, const std::string& completed) {
+  const std::string error_text = errors.empty() ? "" : errors.dump();
+  size_t size = 128 + error_text.size();
+  for (const Written& w : results) size += SizeHint(w.object);
+  std::string out;
+  out.reserve(size);
+  out += R"({"completedAt":)";
+  AppendQuoted(out, completed);
+  if (!errors.empty()) {
+    out += R"(,"errors":)" + error_text;
+    out += R"(,"numErrors":)" + std::to_string(errors.size());
+  }
+  out += R"(,"results":[)";
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendObject(out, results[i]);
+  }
+  out += R"(],"startedAt":)";
+  AppendQuoted(out, started);
+  out += R"(,"status":"COMPLETE"})";
+  return out;
 }
 
 }  // namespace
@@ -116,8 +361,10 @@ void HubSpotEmulator::SetLimitHeaders(httplib::Response& res, bool exhausted) co
   const long long max = rate_limit_ ? rate_limit_->first : kUnthrottledMax;
   const Millis per = rate_limit_ ? rate_limit_->second : Millis(kNominalIntervalMs);
   const SteadyTime now = clock_->Now();
-  long long used = 0;
-  for (auto it = window_.rbegin(); it != window_.rend() && *it > now - per; ++it) ++used;
+  // The window holds request times in order (Admit pushes them under mu_), and unthrottled
+  // it holds ten seconds of them: find the first in the interval rather than count.
+  const long long used =
+      window_.end() - std::upper_bound(window_.begin(), window_.end(), now - per);
   res.set_header("X-HubSpot-RateLimit-Max", std::to_string(max));
   res.set_header("X-HubSpot-RateLimit-Remaining", std::to_string(exhausted ? 0 : std::max(0LL, max - used)));
   res.set_header("X-HubSpot-RateLimit-Interval-Milliseconds", std::to_string(per.count()));
@@ -173,149 +420,117 @@ void HubSpotEmulator::WriteRateLimited(httplib::Response& res) const {
   SendJson(res, 429, body);
 }
 
-void HubSpotEmulator::HandleUpsert(const httplib::Request& req, httplib::Response& res) {
+std::string HubSpotEmulator::Correlation() const {
+  return "sandbox-hubspot-" + std::to_string(correlation_);
+}
+
+std::optional<HubSpotEmulator::Admission> HubSpotEmulator::AdmitBatch(
+    const httplib::Request& req, httplib::Response& res, const std::string& object_type) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!Admit(req, res, true)) return;
+  if (!Admit(req, res, /*write=*/true)) return std::nullopt;
+  return Admission{Correlation(), store_.UniqueProperties(object_type)};
+}
+
+void HubSpotEmulator::HandleUpsert(const httplib::Request& req, httplib::Response& res) {
   const std::string object_type = req.matches[1];
-  const std::string correlation = "sandbox-hubspot-" + std::to_string(correlation_);
+  std::optional<Admission> admission = AdmitBatch(req, res, object_type);
+  if (!admission) return;
   const std::string started = NowIso();
-  json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("inputs") || !body["inputs"].is_array())
-    return SendJson(res, 400, ErrorBody("Invalid input JSON: expected {\"inputs\":[..]}.",
-                                        "VALIDATION_ERROR", correlation));
-  const json& inputs = body["inputs"];
-  if (inputs.empty() || inputs.size() > kMaxInputs)
-    return SendJson(res, 400, ErrorBody("Batch input size must be between 1 and 100, got " +
-                                            std::to_string(inputs.size()) + ".",
-                                        "VALIDATION_ERROR", correlation));
-  std::set<std::string> seen;
-  json duplicates = json::array();
-  for (const json& input : inputs) {
-    if (!input.is_object() || !input.contains("id") || !input["id"].is_string() ||
-        input["id"].get<std::string>().empty() || !input.contains("idProperty") ||
-        !input["idProperty"].is_string())
-      return SendJson(res, 400, ErrorBody("Every input needs a string id and idProperty.",
-                                          "VALIDATION_ERROR", correlation));
-    const std::string id_property = input["idProperty"];
-    if (!store_.IsUnique(object_type, id_property))
-      return SendJson(res, 400, ErrorBody("Property \"" + id_property +
-                                              "\" is not a unique identifier property of " +
-                                              object_type + ".",
-                                          "VALIDATION_ERROR", correlation));
-    if (!seen.insert(id_property + "\n" + input["id"].get<std::string>()).second)
-      duplicates.push_back(input["id"]);
-  }
-  if (!duplicates.empty())
-    return SendJson(res, 400, ErrorBody("Duplicate IDs found in batch input: " + duplicates.dump() +
-                                            ". IDs must be unique",
-                                        "VALIDATION_ERROR", correlation,
-                                        json{{"ids", duplicates}}));
-  json results = json::array();
-  json errors = json::array();
-  const std::string now = NowIso();
-  for (const json& input : inputs) {
-    const std::string id = input["id"];
-    std::map<std::string, std::string> props;
-    std::string property;
-    if (std::string why = CheckProperties(input, &props, &property); !why.empty()) {
-      errors.push_back(InputError("VALIDATION_ERROR", why, id, property));
-      continue;
+  Batch batch = ReadUpsert(req.body, object_type, admission->unique);
+  if (!batch.refusal.empty())
+    return SendJson(
+        res, 400,
+        ErrorBody(batch.refusal, "VALIDATION_ERROR", admission->correlation, batch.context));
+  std::vector<Written> results;
+  results.reserve(batch.inputs.size());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string now = NowIso();
+    for (const BatchInput& input : batch.inputs) {
+      if (!input.refused.empty()) continue;
+      bool created = false;
+      const StoredObject& object =
+          store_.Upsert(object_type, *input.id_property, input.id, input.properties, now, &created);
+      results.push_back({object, created});
     }
-    bool created = false;
-    const StoredObject& object = store_.Upsert(object_type, input["idProperty"], id, props, now,
-                                               &created);
-    json result = EmulatorStore::ObjectJson(object);
-    result["new"] = created;
-    results.push_back(std::move(result));
   }
+  json errors = json::array();
+  for (const BatchInput& input : batch.inputs)
+    if (!input.refused.empty())
+      errors.push_back(
+          InputError("VALIDATION_ERROR", input.refused, input.id, input.refused_property));
   // HubSpot does not promise request order; answering in reverse keeps clients honest.
-  json ordered = json::array();
-  for (auto it = results.rbegin(); it != results.rend(); ++it) ordered.push_back(*it);
-  json out = {{"status", "COMPLETE"}, {"results", ordered}, {"startedAt", started},
-              {"completedAt", NowIso()}};
-  if (!errors.empty()) {
-    out["numErrors"] = errors.size();
-    out["errors"] = errors;
-  }
-  SendJson(res, errors.empty() ? 200 : 207, out);
+  std::reverse(results.begin(), results.end());
+  SendText(res, errors.empty() ? 200 : 207, BatchAnswer(results, errors, started, NowIso()));
 }
 
 void HubSpotEmulator::HandleUpdate(const httplib::Request& req, httplib::Response& res) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!Admit(req, res, true)) return;
   const std::string object_type = req.matches[1];
-  const std::string correlation = "sandbox-hubspot-" + std::to_string(correlation_);
+  std::optional<Admission> admission = AdmitBatch(req, res, object_type);
+  if (!admission) return;
   const std::string started = NowIso();
-  json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("inputs") || !body["inputs"].is_array())
-    return SendJson(res, 400, ErrorBody("Invalid input JSON: expected {\"inputs\":[..]}.",
-                                        "VALIDATION_ERROR", correlation));
-  const json& inputs = body["inputs"];
-  if (inputs.empty() || inputs.size() > kMaxInputs)
-    return SendJson(res, 400, ErrorBody("Batch input size must be between 1 and 100, got " +
-                                            std::to_string(inputs.size()) + ".",
-                                        "VALIDATION_ERROR", correlation));
-  std::set<std::string> seen;
-  json duplicates = json::array();
-  for (const json& input : inputs) {
-    if (!input.is_object() || !input.contains("id") || !input["id"].is_string())
-      return SendJson(res, 400, ErrorBody("Every input needs a string id.", "VALIDATION_ERROR",
-                                          correlation));
-    if (!seen.insert(input["id"].get<std::string>()).second) duplicates.push_back(input["id"]);
+  Batch batch = ReadUpdate(req.body);
+  if (!batch.refusal.empty())
+    return SendJson(
+        res, 400,
+        ErrorBody(batch.refusal, "VALIDATION_ERROR", admission->correlation, batch.context));
+  std::vector<Written> results;
+  results.reserve(batch.inputs.size());
+  std::vector<bool> missing(batch.inputs.size(), false);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string now = NowIso();
+    for (size_t i = 0; i < batch.inputs.size(); ++i) {
+      const BatchInput& input = batch.inputs[i];
+      std::string hs_id = input.id;
+      if (input.id_property)
+        hs_id = store_.FindBy(object_type, *input.id_property, input.id).value_or("");
+      // A missing object is reported as such, whatever its properties.
+      missing[i] = store_.Get(object_type, hs_id) == nullptr;
+      if (missing[i] || !input.refused.empty()) continue;
+      results.push_back({*store_.Update(object_type, hs_id, input.properties, now), std::nullopt});
+    }
   }
-  if (!duplicates.empty())
-    return SendJson(res, 400, ErrorBody("Duplicate IDs found in batch input: " + duplicates.dump() +
-                                            ". IDs must be unique",
-                                        "VALIDATION_ERROR", correlation,
-                                        json{{"ids", duplicates}}));
-  json results = json::array();
   json errors = json::array();
-  json missing = json::array();
-  const std::string now = NowIso();
-  for (const json& input : inputs) {
-    const std::string id = input["id"];
-    std::string hs_id = id;
-    if (input.contains("idProperty") && input["idProperty"].is_string())
-      hs_id = store_.FindBy(object_type, input["idProperty"], id).value_or("");
-    if (store_.Get(object_type, hs_id) == nullptr) {
-      missing.push_back(id);
-      continue;
-    }
-    std::map<std::string, std::string> props;
-    std::string property;
-    if (std::string why = CheckProperties(input, &props, &property); !why.empty()) {
-      errors.push_back(InputError("VALIDATION_ERROR", why, id, property));
-      continue;
-    }
-    results.push_back(EmulatorStore::ObjectJson(*store_.Update(object_type, hs_id, props, now)));
+  json missing_ids = json::array();
+  for (size_t i = 0; i < batch.inputs.size(); ++i) {
+    const BatchInput& input = batch.inputs[i];
+    if (missing[i])
+      missing_ids.push_back(input.id);
+    else if (!input.refused.empty())
+      errors.push_back(
+          InputError("VALIDATION_ERROR", input.refused, input.id, input.refused_property));
   }
-  if (!missing.empty())
-    errors.push_back({{"status", "error"}, {"category", "OBJECT_NOT_FOUND"},
+  if (!missing_ids.empty())
+    errors.push_back({{"status", "error"},
+                      {"category", "OBJECT_NOT_FOUND"},
                       {"message", "Could not get some " + object_type +
                                       " objects, they may be deleted or not exist."},
-                      {"context", {{"ids", missing}}}});
-  json out = {{"status", "COMPLETE"}, {"results", results}, {"startedAt", started},
-              {"completedAt", NowIso()}};
-  if (!errors.empty()) {
-    out["numErrors"] = errors.size();
-    out["errors"] = errors;
-  }
-  SendJson(res, errors.empty() ? 200 : 207, out);
+                      {"context", {{"ids", std::move(missing_ids)}}}});
+  SendText(res, errors.empty() ? 200 : 207, BatchAnswer(results, errors, started, NowIso()));
 }
 
 void HubSpotEmulator::HandleGet(const httplib::Request& req, httplib::Response& res) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!Admit(req, res, false)) return;
   const std::string object_type = req.matches[1];
   const std::string id = req.matches[2];
-  std::string hs_id = id;
-  if (req.has_param("idProperty"))
-    hs_id = store_.FindBy(object_type, req.get_param_value("idProperty"), id).value_or("");
-  const StoredObject* object = store_.Get(object_type, hs_id);
-  if (object == nullptr)
-    return SendJson(res, 404, ErrorBody("Object not found.", "OBJECT_NOT_FOUND",
-                                        "sandbox-hubspot-" + std::to_string(correlation_)));
-  SendJson(res, 200, EmulatorStore::ObjectJson(*object));
+  std::optional<Written> found;
+  std::string correlation;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!Admit(req, res, false)) return;
+    std::string hs_id = id;
+    if (req.has_param("idProperty"))
+      hs_id = store_.FindBy(object_type, req.get_param_value("idProperty"), id).value_or("");
+    if (const StoredObject* object = store_.Get(object_type, hs_id))
+      found = Written{*object, std::nullopt};
+    else
+      correlation = Correlation();
+  }
+  if (!found)
+    return SendJson(res, 404, ErrorBody("Object not found.", "OBJECT_NOT_FOUND", correlation));
+  std::string out;
+  AppendObject(out, *found);
+  SendText(res, 200, std::move(out));
 }
 
 json HubSpotEmulator::Records() const {

@@ -13,13 +13,15 @@
 // configured (benchmarks need an unthrottled sandbox). Configure() takes:
 //   {"token":"..", "rate_limit":{"requests":100,"interval_ms":10000}, "daily_limit":N,
 //    "unique_properties":{"contacts":["email","warehouse_id"]}}
-// Thread-safe.
+// Thread-safe: mu_ guards the limits and the store; bodies are parsed and answers written
+// outside it.
 #pragma once
 
 #include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "backflow/clock.h"
@@ -47,9 +49,22 @@ class HubSpotEmulator final : public sandbox::Emulator {
   void HandleUpsert(const httplib::Request& req, httplib::Response& res);
   void HandleUpdate(const httplib::Request& req, httplib::Response& res);
   void HandleGet(const httplib::Request& req, httplib::Response& res);
+
+  // What a batch write takes from the locked state before its body is read: a batch is
+  // parsed and checked outside mu_, so the server's threads do that work side by side.
+  struct Admission {
+    std::string correlation;
+    std::set<std::string> unique;  // the object type's unique properties
+  };
+  // Locks mu_ for Admit (a write) and copies what the batch is checked against; nullopt
+  // when `res` already holds the refusal.
+  std::optional<Admission> AdmitBatch(const httplib::Request& req, httplib::Response& res,
+                                      const std::string& object_type);
   // Auth and the emulator's own limits; false when `res` already holds the refusal.
   // REQUIRES: mu_ held.
   bool Admit(const httplib::Request& req, httplib::Response& res, bool write);
+  // The correlation id of the request Admit took last. REQUIRES: mu_ held.
+  std::string Correlation() const;
   // REQUIRES: mu_ held.
   // `exhausted`: report no requests left (a limit that is not the emulator's own).
   void SetLimitHeaders(httplib::Response& res, bool exhausted = false) const;

@@ -1,5 +1,6 @@
 #include "destinations/salesforce/emulator.h"
 
+#include <algorithm>
 
 #include "destinations/salesforce/emulator_state.h"
 
@@ -130,8 +131,13 @@ json SalesforceEmulator::Records() const {
   std::lock_guard<std::mutex> lock(mu_);
   json out = json::object();
   for (const auto& [object, store] : store_->objects) {
+    std::vector<const Store::Object::ById::value_type*> by_id;
+    by_id.reserve(store.by_id.size());
+    for (const auto& record : store.by_id) by_id.push_back(&record);
+    std::sort(by_id.begin(), by_id.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
     json list = json::array();
-    for (const auto& [id, fields] : store.by_id) list.push_back(fields);
+    for (const auto* record : by_id) list.push_back(record->second);
     out[object] = std::move(list);
   }
   return out;
@@ -179,8 +185,14 @@ bool SalesforceEmulator::AdmitDataCall(const httplib::Request& req, httplib::Res
 
 json SalesforceEmulator::CheckFields(const std::string& object, const json& fields) const {
   auto rejected = options_->rejected_fields.find(object);
+  return CheckRecordFields(
+      object, fields, rejected == options_->rejected_fields.end() ? nullptr : &rejected->second);
+}
+
+json CheckRecordFields(const std::string& object, const json& fields,
+                       const std::set<std::string>* rejected) {
   for (const auto& [name, value] : fields.items()) {
-    if (rejected != options_->rejected_fields.end() && rejected->second.count(name))
+    if (rejected != nullptr && rejected->count(name) > 0)
       return {{"statusCode", "INVALID_FIELD"},
               {"message", "No such column '" + name + "' on sobject of type " + object},
               {"fields", json::array({name})}};
@@ -199,24 +211,20 @@ json SalesforceEmulator::CheckFields(const std::string& object, const json& fiel
 
 std::pair<std::string, bool> SalesforceEmulator::Upsert(const std::string& object,
                                                         const std::string& ext_field,
-                                                        const std::string& ext_value,
-                                                        const json& fields) {
+                                                        const std::string& ext_value, json fields) {
   Store::Object& store = store_->objects[object];
-  auto key = std::make_pair(ext_field, ext_value);
-  auto found = store.by_external.find(key);
-  bool created = found == store.by_external.end();
-  std::string id;
+  auto [found, created] = store.by_external[ext_field].try_emplace(ext_value, nullptr);
   if (created) {
-    id = EmulatorRecordId(object, ext_field + '\0' + ext_value);
+    std::string id = EmulatorRecordId(object, ext_field + '\0' + ext_value);
     for (int salt = 1; store.by_id.count(id); ++salt)
       id = EmulatorRecordId(object, ext_field + '\0' + ext_value + std::to_string(salt));
-    store.by_external.emplace(key, id);
-    store.by_id[id] = {{"Id", id}};
-  } else {
-    id = found->second;
+    found->second = &*store.by_id.try_emplace(id).first;
+    found->second->second = {{"Id", std::move(id)}};
   }
-  json& rec = store.by_id[id];
-  for (const auto& [name, value] : fields.items()) rec[name] = value;
+  const std::string& id = found->second->first;
+  json& rec = found->second->second;
+  for (auto field = fields.begin(); field != fields.end(); ++field)
+    rec[field.key()] = std::move(field.value());
   rec[ext_field] = ext_value;
   return {id, created};
 }

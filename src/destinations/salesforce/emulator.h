@@ -85,7 +85,7 @@ class SalesforceEmulator final : public sandbox::Emulator {
   nlohmann::json CheckFields(const std::string& object, const nlohmann::json& fields) const;
   // REQUIRES: mu_ held, CheckFields passed. Creates or updates; returns {id, created}.
   std::pair<std::string, bool> Upsert(const std::string& object, const std::string& ext_field,
-                                      const std::string& ext_value, const nlohmann::json& fields);
+                                      const std::string& ext_value, nlohmann::json fields);
   // REQUIRES: mu_ held. Runs a closed job's uploads.
   void Process(Job& job);
   std::string IssueToken();

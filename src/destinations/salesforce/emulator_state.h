@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "destinations/salesforce/csv.h"
@@ -40,9 +41,14 @@ struct SalesforceEmulator::Job {
 };
 
 struct SalesforceEmulator::Store {
+  // Hashed: a composite upsert looks up 200 records under the emulator's lock. Records()
+  // sorts by Id, the order the admin API has always listed records in.
   struct Object {
-    std::map<std::string, nlohmann::json> by_id;  // Id -> fields (with "Id")
-    std::map<std::pair<std::string, std::string>, std::string> by_external;  // (field, value) -> Id
+    using ById = std::unordered_map<std::string, nlohmann::json>;
+    ById by_id;  // Id -> fields (with "Id")
+    // external id field -> value -> its record in by_id (which never drops one, and a node's
+    // address is stable).
+    std::map<std::string, std::unordered_map<std::string, ById::value_type*>> by_external;
   };
   std::map<std::string, Object> objects;  // by sObject
   std::map<std::string, SteadyTime> tokens;  // -> expiry
@@ -55,6 +61,11 @@ struct SalesforceEmulator::Store {
 // A Salesforce-shaped 18-character Id: the object's key prefix, then 15 characters
 // derived from `seed_text` (stable: the same record always gets the same Id).
 std::string EmulatorRecordId(const std::string& object, const std::string& seed_text);
+
+// The error {"statusCode","message","fields"} Salesforce gives a record with these fields,
+// or null when it takes them; `rejected`: the fields the object refuses (nullptr: none).
+nlohmann::json CheckRecordFields(const std::string& object, const nlohmann::json& fields,
+                                 const std::set<std::string>* rejected);
 
 // [{"message": message, "errorCode": code}]
 nlohmann::json ErrorArray(const std::string& code, const std::string& message);
