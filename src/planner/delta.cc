@@ -33,6 +33,9 @@ class PgDeltaReader final : public DeltaReader {
   Status Start() {
     try {
       tx_ = std::make_unique<pqxx::work>(conn_->raw());
+      // The delta joins every model row with its state rows: room to sort and hash them
+      // in memory (the default 4 MB spills a 100k-row model to disk). This transaction only.
+      tx_->exec("SET LOCAL work_mem = '64MB'");
       tx_->exec("DROP TABLE IF EXISTS pg_temp.bf_delta, pg_temp.bf_deleted");
       tx_->exec(sql_.create_temp);
       pqxx::result r = tx_->exec(sql_.fill_and_count);
@@ -186,6 +189,29 @@ class PgDeltaReader final : public DeltaReader {
 
 }  // namespace
 
+namespace {
+
+// Whether the model is a table with a unique, unconditional index on exactly the primary
+// key column. Anything else (a SQL model, a view, no such index, no catalog access):
+// false, and the delta counts duplicate keys itself.
+bool KeyIsUnique(PgConnection& conn, const SyncConfig& sync) {
+  if (!sync.model_table) return false;
+  try {
+    pqxx::nontransaction tx(conn.raw());
+    pqxx::row r = tx.exec_params1(
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1 "
+        "AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = $2)",
+        sync.ModelRelation(), sync.primary_key);
+    return r[0].as<bool>();
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<DeltaReader>> DeltaReader::Open(std::unique_ptr<PgConnection> conn,
                                                        const SyncConfig& sync,
                                                        const std::string& destination_system,
@@ -196,7 +222,8 @@ Result<std::unique_ptr<DeltaReader>> DeltaReader::Open(std::unique_ptr<PgConnect
     return Status::InvalidConfig("syncs." + sync.name + ".fields: no fields are mapped");
   if (sync.primary_key.empty())
     return Status::InvalidConfig("syncs." + sync.name + ".primary_key: not set");
-  DeltaSql sql = BuildDeltaSql(sync, destination_system, state_schema, options);
+  DeltaSql sql = BuildDeltaSql(sync, destination_system, state_schema, options,
+                               KeyIsUnique(*conn, sync));
   auto reader = std::make_unique<PgDeltaReader>(std::move(conn), sync, options, std::move(sql));
   BF_RETURN_IF_ERROR(reader->Start());
   return std::unique_ptr<DeltaReader>(std::move(reader));

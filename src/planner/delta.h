@@ -75,8 +75,11 @@ struct DeltaSql {
   std::string stream;        // SELECT ... FROM bf_delta ORDER BY warehouse_id
   std::string deletes;       // with_deletes: SELECT warehouse_id, destination_id of left rows
 };
+// key_unique: the model is a table with a unique index on exactly the primary key, so no
+// key can occur twice and the duplicate-key count (a sort of every row) is skipped.
 DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_system,
-                       const std::string& state_schema, const DeltaOptions& options);
+                       const std::string& state_schema, const DeltaOptions& options,
+                       bool key_unique = false);
 
 class DeltaReader {
  public:

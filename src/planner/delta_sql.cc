@@ -88,7 +88,8 @@ std::string RowHash(const SyncConfig& sync) {
   return "md5(" + QuoteLiteral(names) + " || row(" + cols + ")::text)";
 }
 
-std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOptions& options) {
+std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOptions& options,
+                         bool key_unique) {
   const bool by_updated_at =
       sync.strategy == ChangeStrategy::kUpdatedAt && sync.updated_at_column.has_value();
   const std::string ua = by_updated_at ? "m." + QuoteIdent(*sync.updated_at_column) : "";
@@ -100,7 +101,9 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
     sql += "cur AS (SELECT (SELECT c.cursor::timestamptz FROM " + n.state +
            ".sync_cursors c WHERE c.sync_name = " + n.sync + ") AS since),\n";
   }
-  sql += "src AS (\n  SELECT " + n.pk + "::text AS warehouse_id, " + n.pk + " AS k, " +
+  // MATERIALIZED: the row hash is computed once per row (inlined, the verdict's CASE and
+  // the output would each compute it again).
+  sql += "src AS MATERIALIZED (\n  SELECT " + n.pk + "::text AS warehouse_id, " + n.pk + " AS k, " +
          RowHash(sync) + " AS row_hash" + MappedColumns(sync);
   sql += sync.consent_column
              ? ", (m." + QuoteIdent(*sync.consent_column) + ") IS TRUE AS consented"
@@ -115,10 +118,13 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
            " OR EXISTS (SELECT 1 FROM " + n.state + ".retry_queue q WHERE q.sync_name = " +
            n.sync + " AND q.warehouse_id = " + n.pk + "::text)";
   }
-  sql += "\n),\nkeyed AS (\n  SELECT s.*, count(*) OVER (PARTITION BY s.warehouse_id) AS key_rows"
-         " FROM src s\n),\n";
-  sql += "classified AS (\n  SELECT k.*, rs.field_values AS prev, (rs.warehouse_id IS NOT NULL)"
-         " AS delivered, im.destination_id,\n    CASE\n"
+  // A key the table enforces cannot repeat; otherwise every row is counted per key.
+  sql += key_unique ? "\n),\nkeyed AS (\n  SELECT s.*, 1 AS key_rows FROM src s\n),\n"
+                    : "\n),\nkeyed AS (\n  SELECT s.*, count(*) OVER (PARTITION BY s.warehouse_id)"
+                      " AS key_rows FROM src s\n),\n";
+  // Only what the verdict needs is joined for every row; the changed rows' previous
+  // values and destination ids are looked up for them alone (ins, below).
+  sql += "classified AS (\n  SELECT k.*, (rs.warehouse_id IS NOT NULL) AS delivered,\n    CASE\n"
          "      WHEN k.warehouse_id IS NULL OR k.key_rows > 1 THEN 'bad_key'\n"
          "      WHEN NOT k.consented THEN 'no_consent'\n";
   std::optional<double> sample = options.sample ? options.sample : sync.sample;
@@ -146,14 +152,17 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
          "  LEFT JOIN " + n.state + ".row_state rs ON rs.sync_name = " + n.sync +
          " AND rs.warehouse_id = k.warehouse_id\n"
          "  LEFT JOIN " + n.state + ".retry_queue q ON q.sync_name = " + n.sync +
-         " AND q.warehouse_id = k.warehouse_id\n"
+         " AND q.warehouse_id = k.warehouse_id\n),\n";
+  sql += "ins AS (\n  INSERT INTO bf_delta (warehouse_id, k, row_hash" + ColumnList("c", nf) +
+         ", destination_id, prev, previously_delivered)\n  SELECT c.warehouse_id, c.k, c.row_hash" +
+         ColumnList("c", nf, "c.") + ", im.destination_id, rs.field_values, c.delivered"
+         " FROM classified c\n"
+         "  LEFT JOIN " + n.state + ".row_state rs ON rs.sync_name = " + n.sync +
+         " AND rs.warehouse_id = c.warehouse_id\n"
          "  LEFT JOIN " + n.state + ".id_mappings im ON im.destination_system = " +
          n.destination + " AND im.object_type = " + n.object +
-         " AND im.warehouse_id = k.warehouse_id\n),\n";
-  sql += "ins AS (\n  INSERT INTO bf_delta (warehouse_id, k, row_hash" + ColumnList("c", nf) +
-         ", destination_id, prev, previously_delivered)\n  SELECT warehouse_id, k, row_hash" +
-         ColumnList("c", nf) + ", destination_id, prev, delivered FROM classified"
-         " WHERE verdict = 'changed'\n  RETURNING 1\n)\n";
+         " AND im.warehouse_id = c.warehouse_id\n"
+         "  WHERE c.verdict = 'changed'\n  RETURNING 1\n)\n";
   sql += "SELECT count(*) AS rows_read,\n"
          "  count(*) FILTER (WHERE verdict = 'changed') AS rows_changed,\n"
          "  count(*) FILTER (WHERE verdict = 'changed' AND delivered) AS rows_changed_delivered,\n"
@@ -175,7 +184,8 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
 }  // namespace
 
 DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_system,
-                       const std::string& state_schema, const DeltaOptions& options) {
+                       const std::string& state_schema, const DeltaOptions& options,
+                       bool key_unique) {
   const Names n = NamesOf(sync, destination_system, state_schema);
   const size_t nf = sync.fields.size();
   DeltaSql out;
@@ -184,7 +194,7 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
                     MappedColumns(sync) +
                     ", NULL::text AS destination_id, NULL::jsonb AS prev,"
                     " false AS previously_delivered\nFROM " + n.model + " AS m WITH NO DATA";
-  out.fill_and_count = FillAndCount(sync, n, options);
+  out.fill_and_count = FillAndCount(sync, n, options, key_unique);
   out.stream = "SELECT warehouse_id, row_hash, destination_id, previously_delivered" +
                ColumnList("c", nf);
   for (size_t i = 0; i < nf; ++i)
