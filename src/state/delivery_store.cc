@@ -368,6 +368,13 @@ Status DeliveryStore::SaveCursor(const std::string& sync_name, const std::string
   });
 }
 
+Status DeliveryStore::Analyze() {
+  const std::string s = QuoteIdent(schema_);
+  return conn_->NonTransaction("analyze the state tables", [&](pqxx::nontransaction& tx) {
+    tx.exec("ANALYZE " + s + ".row_state, " + s + ".id_mappings");
+  });
+}
+
 Result<long long> DeliveryStore::RetryQueueDepth(const std::string& sync_name,
                                                  const std::string& status) {
   const std::string s = QuoteIdent(schema_);

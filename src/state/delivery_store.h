@@ -64,6 +64,9 @@ class DeliveryStore {
   // updated_at strategy: the cursor to read from next time.
   [[nodiscard]] Status SaveCursor(const std::string& sync_name, const std::string& cursor);
 
+  // ANALYZE row_state and id_mappings (after a large run, for the next delta's plan).
+  [[nodiscard]] Status Analyze();
+
   // Salted SHA-256 of a PII value, as stored in change_log/row_state ("sha256:<hex>").
   std::string HashPii(const std::string& value) const;
 
