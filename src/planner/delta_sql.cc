@@ -97,27 +97,40 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
   const size_t nf = sync.fields.size();
 
   std::string sql = "WITH ";
-  if (by_updated_at) {
-    sql += "cur AS (SELECT (SELECT c.cursor::timestamptz FROM " + n.state +
-           ".sync_cursors c WHERE c.sync_name = " + n.sync + ") AS since),\n";
+  std::string cols = n.pk + "::text AS warehouse_id, " + n.pk + " AS k, " + RowHash(sync) +
+                     " AS row_hash" + MappedColumns(sync);
+  cols += sync.consent_column
+              ? ", (m." + QuoteIdent(*sync.consent_column) + ") IS TRUE AS consented"
+              : ", true AS consented";
+  cols += by_updated_at ? ", " + ua + " AS ua" : ", NULL::text AS ua";
+  const std::string select = "SELECT " + cols + "\n  FROM " + n.model + " AS m";
+  std::string rows;
+  if (!by_updated_at) {
+    rows = select;
+  } else {
+    // Rows after the stored cursor minus the lookback (late rows are caught by it), plus
+    // queued rows whatever their age, so a failure older than the window is still
+    // retried; no cursor yet: every row. `since` is one scalar the planner evaluates once.
+    const std::string since = "(SELECT c.cursor::timestamptz - interval '" +
+                              std::to_string(sync.lookback.count()) + " milliseconds' FROM " +
+                              n.state + ".sync_cursors c WHERE c.sync_name = " + n.sync + ")";
+    const std::string queued = n.pk + "::text IN (SELECT q.warehouse_id FROM " + n.state +
+                               ".retry_queue q WHERE q.sync_name = " + n.sync + ")";
+    if (sync.model_table) {
+      // A table: three branches, so the window is an index range scan on the column
+      // (an OR with the queue lookup would read the whole table).
+      rows = select + "\n  WHERE " + since + " IS NULL\n  UNION ALL\n  " + select + "\n  WHERE " +
+             ua + " > " + since + "\n  UNION ALL\n  " + select + "\n  WHERE " + since +
+             " IS NOT NULL AND (" + ua + " > " + since + ") IS NOT TRUE AND " + queued;
+    } else {
+      // A SQL model is read once; it has no index to range over.
+      rows = select + "\n  WHERE " + since + " IS NULL OR " + ua + " > " + since + " OR " + queued;
+    }
   }
-  // MATERIALIZED: the row hash is computed once per row (inlined, the verdict's CASE and
-  // the output would each compute it again).
-  sql += "src AS MATERIALIZED (\n  SELECT " + n.pk + "::text AS warehouse_id, " + n.pk + " AS k, " +
-         RowHash(sync) + " AS row_hash" + MappedColumns(sync);
-  sql += sync.consent_column
-             ? ", (m." + QuoteIdent(*sync.consent_column) + ") IS TRUE AS consented"
-             : ", true AS consented";
-  sql += by_updated_at ? ", " + ua + " AS ua" : ", NULL::text AS ua";
-  sql += "\n  FROM " + n.model + " AS m";
-  if (by_updated_at) {
-    // Late rows are caught by the lookback; queued rows are read whatever their age,
-    // so a failure older than the window is still retried.
-    sql += " CROSS JOIN cur\n  WHERE cur.since IS NULL OR " + ua + " > cur.since - interval '" +
-           std::to_string(sync.lookback.count()) + " milliseconds'" +
-           " OR EXISTS (SELECT 1 FROM " + n.state + ".retry_queue q WHERE q.sync_name = " +
-           n.sync + " AND q.warehouse_id = " + n.pk + "::text)";
-  }
+  // A subquery behind OFFSET 0 is not flattened: the row hash is computed once per row
+  // (inlined, the verdict's CASE and the output would each compute it again) and, unlike
+  // a MATERIALIZED CTE, the rows are not written aside (a 1M-row model spilled 90 MB).
+  sql += "src AS (\n  SELECT * FROM (" + rows + "\n  OFFSET 0) AS o";
   // A key the table enforces cannot repeat; otherwise every row is counted per key.
   sql += key_unique ? "\n),\nkeyed AS (\n  SELECT s.*, 1 AS key_rows FROM src s\n),\n"
                     : "\n),\nkeyed AS (\n  SELECT s.*, count(*) OVER (PARTITION BY s.warehouse_id)"
