@@ -46,7 +46,8 @@ namespace {
 // job's results commit (and progress shows) steadily and that the jobs in flight (at most
 // BatchPipeline::kMaxBulkInFlight) bound memory.
 constexpr size_t kBulkJobRecords = 10000;
-// Delivered rows after which a run refreshes the state tables' planner statistics.
+// Delivered rows (and 10% of the sync's state) after which a run refreshes the state
+// tables' planner statistics.
 constexpr long long kAnalyzeAfterRows = 10000;
 // Records read from the delta cursor at a time.
 constexpr size_t kPageRecords = 5000;
@@ -231,9 +232,12 @@ RunReport Run::Execute() {
   if (st.ok() && sum.new_cursor && !options_.plan && pipeline_->counts().rows_failed == 0 &&
       !rt_->stop_requested())
     st = store_->SaveCursor(sync_.name, *sum.new_cursor);
-  if (!options_.plan && pipeline_->counts().rows_succeeded >= kAnalyzeAfterRows) {
-    // A backfill just wrote most of the state: without fresh statistics the next run's
-    // delta plans its joins for an empty table (autovacuum gets there, minutes later).
+  const long long delivered = pipeline_->counts().rows_succeeded;
+  if (!options_.plan && delivered >= kAnalyzeAfterRows &&
+      delivered * 10 >= sum.previously_delivered + delivered) {
+    // A backfill just wrote a large share (10%, autovacuum's own threshold) of the state:
+    // without fresh statistics the next run's delta plans its joins for the old tables
+    // (autovacuum gets there, but minutes later).
     Status analyzed = store_->Analyze();
     if (!analyzed.ok())
       log::Warn("Could not refresh the state tables' statistics.",
