@@ -10,9 +10,10 @@
 //
 // With more than one committer (AddCommitter, each on its own connection), groups commit
 // in parallel: a run reads every row once, so two groups never share a warehouse_id. Two
-// groups can still meet on a destination_id (the CRM merged two records): the later
-// commit then fails on the unique index or a deadlock, and is retried once after every
-// other commit has finished, when it sees the other's mapping and takes the id over.
+// groups can still meet on a destination_id (the CRM merged two records in the middle of
+// a run): one commit then fails on the unique index or a deadlock, and is retried once
+// after every other commit has finished, when it sees the other's mapping and takes the
+// id over (so the id goes to the retried group's record, not always the later one).
 //
 // In plan mode nothing is sent: every record gets the outcome it would have, committed as
 // planned change_log rows.
