@@ -1,11 +1,13 @@
 // SyncRunner: one run of one sync, the pipeline end to end —
 //   source (delta in Postgres) -> planner (guards, contract, sample) -> mapping (ids) ->
-//   destination (via its channel: rate limit, concurrency, retry) -> state (per batch).
+//   destination (via its channel: rate limit, concurrency, retry) -> state (grouped
+//   commits of confirmed batches, BatchPipeline).
 //
 // `sync`, `plan` and `retry` all go through Run(); plan differs only at the point of
 // sending: it sends nothing, changes no delivery state and writes planned change_log rows.
-// Delivery state is committed per confirmed batch, so a crash or SIGTERM at any point
-// loses nothing: unconfirmed rows are still "changed" for the next run.
+// Delivery state is committed only for confirmed rows, so a crash or SIGTERM at any point
+// loses nothing: uncommitted rows are still "changed" for the next run, which sends them
+// again as the same idempotent upserts.
 #pragma once
 
 #include <functional>

@@ -1,4 +1,5 @@
-// Delivery state, committed per confirmed batch and never before the send.
+// Delivery state, committed for confirmed records (a group of batches at a time) and
+// never before the send.
 //
 // CommitBatch writes, in ONE transaction, for every record of a batch whose outcome is
 // known: row_state (hash + values, delivered rows only), id_mappings (destination_id,
