@@ -44,8 +44,9 @@ Status BatchPipeline::Submit(RecordBatch batch, bool bulk) {
   const size_t cap = bulk ? std::min(max_in_flight_, kMaxBulkInFlight) : max_in_flight_;
   while (in_flight_.size() >= cap) BF_RETURN_IF_ERROR(CollectOldest());
   if (!channel_status_.ok()) return Status::Ok();  // the channel stopped: send nothing more
-  std::future<DeliveryResult> f = bulk ? channel_->SubmitBulk(batch) : channel_->Submit(batch);
-  in_flight_.push_back({std::move(batch), std::move(f)});
+  auto shared = std::make_shared<RecordBatch>(std::move(batch));
+  std::future<DeliveryResult> f = bulk ? channel_->SubmitBulk(shared) : channel_->Submit(shared);
+  in_flight_.push_back({std::move(shared), std::move(f)});
   return Status::Ok();
 }
 
@@ -74,7 +75,7 @@ Status BatchPipeline::CollectOldest() {
   in_flight_.pop_front();
   DeliveryResult result = f.result.get();
   if (!result.status.ok() && channel_status_.ok()) channel_status_ = result.status;
-  return Collect(std::move(f.batch), result);
+  return Collect(std::move(*f.batch), result);
 }
 
 Status BatchPipeline::Collect(RecordBatch batch, const DeliveryResult& result) {

@@ -81,8 +81,10 @@ class BatchPipeline {
   const Status& channel_status() const { return channel_status_; }
 
  private:
+  // The batch is shared with the channel, not copied; once `result` is ready the
+  // channel no longer reads it and its records move on to the commit group.
   struct InFlight {
-    RecordBatch batch;
+    std::shared_ptr<RecordBatch> batch;
     std::future<DeliveryResult> result;
   };
   // Confirmed records waiting for their transaction.

@@ -252,8 +252,12 @@ DeliveryResult DestinationChannel::DeliverBulk(const RecordBatch& batch) {
 }
 
 std::future<DeliveryResult> DestinationChannel::SubmitBulk(RecordBatch batch) {
+  return SubmitBulk(std::make_shared<RecordBatch>(std::move(batch)));
+}
+
+std::future<DeliveryResult> DestinationChannel::SubmitBulk(std::shared_ptr<RecordBatch> batch) {
   auto task = std::make_shared<std::packaged_task<DeliveryResult()>>(
-      [this, b = std::move(batch)] { return DeliverBulk(b); });
+      [this, b = std::move(batch)] { return DeliverBulk(*b); });
   std::future<DeliveryResult> future = task->get_future();
   impl_->pool->Post([task] { (*task)(); });
   return future;

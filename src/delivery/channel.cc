@@ -290,8 +290,12 @@ DeliveryResult DestinationChannel::Deliver(const RecordBatch& batch) {
 }
 
 std::future<DeliveryResult> DestinationChannel::Submit(RecordBatch batch) {
+  return Submit(std::make_shared<RecordBatch>(std::move(batch)));
+}
+
+std::future<DeliveryResult> DestinationChannel::Submit(std::shared_ptr<RecordBatch> batch) {
   auto task = std::make_shared<std::packaged_task<DeliveryResult()>>(
-      [this, b = std::move(batch)] { return Deliver(b); });
+      [this, b = std::move(batch)] { return Deliver(*b); });
   std::future<DeliveryResult> future = task->get_future();
   impl_->pool->Post([task] { (*task)(); });
   return future;

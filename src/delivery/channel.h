@@ -58,14 +58,17 @@ class DestinationChannel {
   // rate limiter or the concurrency cap make it wait. Never throws.
   DeliveryResult Deliver(const RecordBatch& batch);
   // Deliver on a worker; at most max_concurrency run at once; the future is ready when
-  // Deliver would have returned.
+  // Deliver would have returned. The shared form lets the caller keep the batch without
+  // a copy: once the future is ready the channel no longer reads it.
   std::future<DeliveryResult> Submit(RecordBatch batch);
+  std::future<DeliveryResult> Submit(std::shared_ptr<RecordBatch> batch);
 
   // Sends one batch of any size through the destination's bulk API (Salesforce Bulk API
   // 2.0; REQUIRES: destination->bulk() != nullptr): create job, upload parts, close, poll
   // on the clock, read both result sets. Outcomes are parallel to the batch, as Deliver's.
   DeliveryResult DeliverBulk(const RecordBatch& batch);
   std::future<DeliveryResult> SubmitBulk(RecordBatch batch);
+  std::future<DeliveryResult> SubmitBulk(std::shared_ptr<RecordBatch> batch);
 
   // Where DeliverBulk notes the jobs it hands over (default: none, nothing is resumable).
   // REQUIRES: the journal outlives the channel; set before the first DeliverBulk.
