@@ -120,7 +120,8 @@ Status DestinationChannel::Impl::SendWithinLimits(const HttpRequest& request, Ca
     // time: a reservation that then queued for a slot could bunch up sends.
     if (!slots.Acquire(cancelled)) return Status::Cancelled("Delivery was cancelled.");
     ConcurrencySlot slot(&slots);
-    const Millis wait = limiter.Reserve();
+    SteadyTime booked;
+    const Millis wait = limiter.Reserve(&booked);
     if (wait.count() > 0) {
       telemetry->RateLimitWait(config.name, wait);
       if (!Wait(wait)) return Status::Cancelled("Delivery was cancelled.");
@@ -129,6 +130,7 @@ Status DestinationChannel::Impl::SendWithinLimits(const HttpRequest& request, Ca
       call->paused = true;
       return Paused();
     }
+    limiter.Sent(booked);  // the window counts from the real send, however late it woke
     *response = transport->Send(request, config.timeout);
     ++call->api_requests;
   }

@@ -51,9 +51,29 @@ void RateLimiter::RecoverLocked(SteadyTime now) {
 }
 
 Millis RateLimiter::Reserve() {
+  SteadyTime booked;
+  return Reserve(&booked);
+}
+
+void RateLimiter::Sent(SteadyTime booked) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const SteadyTime now = clock_->Now();
+  if (now <= booked) return;
+  // The booking is among the newest; moving it later keeps the log ascending.
+  for (size_t i = sends_.size(); i-- > 0;) {
+    if (sends_[i] != booked) continue;
+    sends_[i] = now;
+    for (size_t j = i; j + 1 < sends_.size() && sends_[j + 1] < sends_[j]; ++j)
+      std::swap(sends_[j], sends_[j + 1]);
+    return;
+  }
+}
+
+Millis RateLimiter::Reserve(SteadyTime* booked) {
   std::lock_guard<std::mutex> lock(mu_);
   const SteadyTime now = clock_->Now();
   SteadyTime t = std::max(now, blocked_until_);
+  *booked = t;
   if (configured_ == 0) return CeilMillis(t - now);
 
   RecoverLocked(now);
@@ -75,6 +95,7 @@ Millis RateLimiter::Reserve() {
   if (burst_ > 0) tat_ = std::max(tat_, t) + interval;
   sends_.push_back(t);
   while (static_cast<long long>(sends_.size()) > configured_) sends_.pop_front();
+  *booked = t;
   return wait;
 }
 

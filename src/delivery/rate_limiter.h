@@ -51,6 +51,12 @@ class RateLimiter {
   // Books one send at the earliest time the budget allows and returns the wait until it
   // (zero when it may leave now). The caller must send after waiting exactly that long.
   [[nodiscard]] Millis Reserve();
+  // As Reserve(), and tells the booked send time, for Sent().
+  [[nodiscard]] Millis Reserve(SteadyTime* booked);
+  // The send booked at `booked` is leaving now. A sender that woke late (a busy machine)
+  // would otherwise leave the window counting from a time earlier than the real send,
+  // and the send a window later could reach the server inside the same window (a 429).
+  void Sent(SteadyTime booked);
 
   // Adapts to what a response said. `rate_limited`: the response was a 429 (or the
   // destination's equivalent).
