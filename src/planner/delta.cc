@@ -187,10 +187,6 @@ class PgDeltaReader final : public DeltaReader {
   bool deleted_done_ = false;
 };
 
-}  // namespace
-
-namespace {
-
 // Whether the model is a table with a unique, unconditional index on exactly the primary
 // key column. Anything else (a SQL model, a view, no such index, no catalog access):
 // false, and the delta counts duplicate keys itself.
