@@ -82,14 +82,9 @@ Result<T> DestinationChannel::Impl::BulkStep(
     HttpResponse response;
     BF_RETURN_IF_ERROR(SendWithinLimits(request, call, &response));
     const RateLimitHints hints = destination->ReadRateLimit(response);
-    const bool was_paused = limiter.paused();
-    limiter.Observe(hints, response.status == 429);
-    const bool budget_gone = response.status >= 400 && hints.daily_used && hints.daily_limit &&
-                             *hints.daily_used >= *hints.daily_limit;
-    if (budget_gone && !limiter.paused())
-      limiter.PauseUntil(clock->Now() + RateLimiter::kQuotaPause,
-                         "The destination's daily API budget is used up.");
-    if (!was_paused && limiter.paused()) telemetry->Paused(config.name, limiter.pause_reason());
+    ObserveAnswer(hints, response.status == 429,
+                  /*budget_gone=*/response.status >= 400 && hints.daily_used &&
+                      hints.daily_limit && *hints.daily_used >= *hints.daily_limit);
 
     if (bulk->NeedsReauthentication(response)) {
       if (reauthenticated)

@@ -113,6 +113,16 @@ Status DestinationChannel::Impl::AuthenticateLocked() {
   }
 }
 
+void DestinationChannel::Impl::ObserveAnswer(const RateLimitHints& hints, bool rate_limited,
+                                             bool budget_gone) {
+  const bool was_paused = limiter.paused();
+  limiter.Observe(hints, rate_limited);
+  if (budget_gone && !limiter.paused())
+    limiter.PauseUntil(clock->Now() + RateLimiter::kQuotaPause,
+                       "The destination's daily API budget is used up.");
+  if (!was_paused && limiter.paused()) telemetry->Paused(config.name, limiter.pause_reason());
+}
+
 Status DestinationChannel::Impl::SendWithinLimits(const HttpRequest& request, Call* call,
                                                   HttpResponse* response) {
   {
@@ -176,10 +186,8 @@ Status DestinationChannel::Impl::Send(const Op& op, const typename Op::Slice& sl
     HttpResponse response;
     BF_RETURN_IF_ERROR(SendWithinLimits(request, call, &response));
     BatchResult result = op.Classify(slice, response);
-    const bool was_paused = limiter.paused();
-    limiter.Observe(destination->ReadRateLimit(response),
-                    result.rate_limited || response.status == 429);
-    if (!was_paused && limiter.paused()) telemetry->Paused(config.name, limiter.pause_reason());
+    ObserveAnswer(destination->ReadRateLimit(response),
+                  result.rate_limited || response.status == 429);
 
     switch (result.verdict) {
       case Verdict::kSuccessful:

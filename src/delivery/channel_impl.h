@@ -69,6 +69,9 @@ struct DestinationChannel::Impl {
   // takes a slot, waits for the reservation, sends, counts and reports it. kCancelled or
   // the pause status when it stopped before sending.
   Status SendWithinLimits(const HttpRequest& request, Call* call, HttpResponse* response);
+  // Adapts the limiter to an answer and reports a pause it began. `budget_gone`: the
+  // answer says the daily budget is used up, which pauses even below the configured share.
+  void ObserveAnswer(const RateLimitHints& hints, bool rate_limited, bool budget_gone = false);
   Status EnsureAuth(uint64_t* generation);
   Status Reauthenticate(uint64_t seen_generation);
   Status AuthenticateLocked();
