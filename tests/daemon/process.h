@@ -34,6 +34,7 @@ namespace backflow::daemon_test {
 using ::backflow::testing::ChildProcess;
 using ::backflow::testing::MakeTempDir;
 using ::backflow::testing::ReadFile;
+using ::backflow::testing::SandboxProcess;
 using ::backflow::testing::SteadyClock;
 using ::backflow::testing::Tail;
 using ::backflow::testing::WaitFor;
@@ -99,47 +100,5 @@ inline Finished RunToEnd(std::vector<std::string> argv, const std::string& dir,
   f.out = ReadFile(out_path);
   return f;
 }
-
-// backflow-sandbox in its own process, on an ephemeral port (--port-file).
-class SandboxProcess {
- public:
-  explicit SandboxProcess(const std::string& dir) {
-    const std::string port_file = dir + "/sandbox.port";
-    process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BACKFLOW_BINARY_DIR "/backflow-sandbox", "--listen",
-                                 "127.0.0.1:0", "--port-file", port_file, "--seed", "7"},
-        dir + "/sandbox.log");
-    WaitFor([&] {
-      const std::string text = ReadFile(port_file);
-      if (text.empty() || text.back() != '\n') return false;
-      port_ = std::stoi(text);
-      return true;
-    }, seconds(20));
-  }
-  ~SandboxProcess() {
-    process_->Signal(SIGTERM);
-    process_->Wait(seconds(10));
-  }
-  bool ready() const { return port_ > 0; }
-  int port() const { return port_; }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  ChildProcess& process() { return *process_; }
-
-  // POST /_admin/<emulator>/faults with a FaultSpec as JSON text.
-  [[nodiscard]] bool SetFaults(const std::string& emulator, const std::string& spec) const {
-    httplib::Client c("127.0.0.1", port_);
-    auto res = c.Post(("/_admin/" + emulator + "/faults").c_str(), spec, "application/json");
-    return res && res->status == 200;
-  }
-  // GET /_admin/<emulator>/records: the emulator's stored records as JSON text.
-  std::string Records(const std::string& emulator) const {
-    auto a = HttpGet(port_, "/_admin/" + emulator + "/records");
-    return a && a->status == 200 ? a->body : std::string();
-  }
-
- private:
-  std::unique_ptr<ChildProcess> process_;
-  int port_ = 0;
-};
 
 }  // namespace backflow::daemon_test

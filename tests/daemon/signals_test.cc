@@ -62,7 +62,7 @@ TEST_F(DaemonTest, SigtermMidRunDrainsAndExitsZeroWithinSeconds) {
   backflow::testing::TestDatabase db;
   SeedContacts(db.dsn(), 5000);
   // Slow HubSpot: the run is still sending when SIGTERM arrives.
-  ASSERT_TRUE(sandbox_->SetFaults("hubspot", R"({"latency_ms": 300})"));
+  ASSERT_TRUE(sandbox_->SetFaults("hubspot", {{"latency_ms", 300}}));
   WriteConfig(db.dsn(), ContactSync("contacts", "Lead routing", "contacts", "{ every: 1h }"));
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   const std::string delivered =
@@ -79,8 +79,8 @@ TEST_F(DaemonTest, SigtermMidRunDrainsAndExitsZeroWithinSeconds) {
   // Nothing left half-done, nothing lost: every record HubSpot holds is mapped as
   // delivered, and no run row is left `running`.
   EXPECT_EQ(db.Count("SELECT count(*) FROM backflow.sync_runs WHERE status = 'running'"), 0);
-  const nlohmann::json records = nlohmann::json::parse(sandbox_->Records("hubspot"), nullptr, false);
-  ASSERT_TRUE(records.is_object()) << sandbox_->Records("hubspot");
+  const nlohmann::json records = sandbox_->Records("hubspot");
+  ASSERT_TRUE(records.is_object()) << records.dump();
   const long long stored = records.contains("contacts") ? records["contacts"].size() : 0;
   EXPECT_EQ(db.Count(delivered), stored);
   EXPECT_GT(stored, 0);

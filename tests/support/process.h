@@ -1,10 +1,11 @@
 // Real processes for tests that drive the binaries from the outside (tests/daemon,
 // tests/resilience): spawn with posix_spawn (output appended to a log file), signal, wait
-// with a deadline; plus files and temp dirs. Waiting for another process (WaitFor) is the
-// only waiting these helpers do.
+// with a deadline; the sandbox as a process with its admin API; files and temp dirs.
+// Waiting for another process (WaitFor) is the only waiting these helpers do.
 #pragma once
 
 #include <fcntl.h>
+#include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -131,6 +134,62 @@ class ChildProcess {
   std::string log_path_;
   pid_t pid_ = -1;
   std::optional<int> status_;
+};
+
+// backflow-sandbox in its own process, on an ephemeral port (--port-file), with its
+// admin API: records, counters, faults.
+class SandboxProcess {
+ public:
+  explicit SandboxProcess(const std::string& dir, uint64_t seed = 7) {
+    const std::string port_file = dir + "/sandbox.port";
+    process_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{BACKFLOW_BINARY_DIR "/backflow-sandbox", "--listen",
+                                 "127.0.0.1:0", "--port-file", port_file, "--seed",
+                                 std::to_string(seed)},
+        dir + "/sandbox.log");
+    WaitFor([&] {
+      std::string text = ReadFile(port_file);
+      if (text.empty() || text.back() != '\n') return false;
+      port_ = std::stoi(text);
+      return true;
+    }, std::chrono::seconds(20));
+  }
+  ~SandboxProcess() {
+    process_->Signal(SIGTERM);
+    process_->Wait(std::chrono::seconds(10));
+  }
+
+  bool ready() const { return port_ > 0; }
+  int port() const { return port_; }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  ChildProcess& process() { return *process_; }
+
+  nlohmann::json Get(const std::string& path) const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30, 0);
+    auto res = c.Get(path.c_str());
+    if (!res || res->status != 200) return nlohmann::json();
+    return nlohmann::json::parse(res->body, nullptr, false);
+  }
+  bool Post(const std::string& path, const nlohmann::json& body) const {
+    httplib::Client c("127.0.0.1", port_);
+    auto res = c.Post(path.c_str(), body.dump(), "application/json");
+    return res && res->status == 200;
+  }
+  nlohmann::json Records(const std::string& emulator) const {
+    return Get("/_admin/" + emulator + "/records");
+  }
+  long long Writes(const std::string& emulator) const {
+    nlohmann::json c = Get("/_admin/" + emulator + "/counters");
+    return c.is_object() ? c.value("writes", 0LL) : -1;
+  }
+  bool SetFaults(const std::string& emulator, const nlohmann::json& spec) const {
+    return Post("/_admin/" + emulator + "/faults", spec);
+  }
+
+ private:
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
 };
 
 }  // namespace backflow::testing
