@@ -156,8 +156,10 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
   CommitTotals totals;
   std::vector<StagedRow> rows;
   rows.reserve(records.size());
-  bool any_delivered = false, any_failed = false, any_did = false;
-  std::vector<std::string> dids;  // confirmed destination ids, for an index lookup
+  bool any_delivered = false, any_failed = false;
+  // Confirmed destination ids the record did not hold before, with its warehouse id: only
+  // these can collide with another record's mapping.
+  std::vector<std::string> remap_dids, remap_wids;
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& rec = records[i];
     const RecordOutcome o = outcome_of(i);
@@ -184,8 +186,10 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       op = create ? "create" : "update";
       if (!o.destination_id.empty() && last_of_did[o.destination_id] == i) {
         did = o.destination_id;
-        dids.push_back(o.destination_id);
-        any_did = true;
+        if (rec.destination_id != o.destination_id) {
+          remap_dids.push_back(o.destination_id);
+          remap_wids.push_back(rec.warehouse_id);
+        }
       } else if (!o.destination_id.empty()) {
         ++totals.remapped;
       }
@@ -253,19 +257,28 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       tx.exec_params(change_log_sql, batch.run_id, sync_name, dest, now, true);
       return;
     }
-    if (any_did) {
-      // Another record holds the id now confirmed for this one (merged or re-keyed in the
-      // destination): the confirmation wins, the stale mapping forgets the id. The id list
-      // ($4) makes this an index lookup even before id_mappings has statistics (a fresh
-      // schema's first backfill would otherwise compare every mapping with every row).
-      pqxx::result r = tx.exec_params(
-          "UPDATE " + s + ".id_mappings m SET destination_id = NULL, updated_at = $1::timestamptz "
-          "FROM " + kInput + " WHERE x.kind = 'delivered' AND x.did IS NOT NULL "
-          "AND m.destination_system = $2 AND m.object_type = $3 "
-          "AND m.destination_id = ANY($4::text[]) "
-          "AND m.destination_id = x.did AND m.warehouse_id <> x.wid",
-          now, dest, object, sql::TextArray(dids));
-      totals.remapped += static_cast<long long>(r.affected_rows());
+    if (!remap_dids.empty()) {
+      // Another record may hold an id now confirmed for this one (the CRM merged or
+      // re-keyed them): the confirmation wins, the stale mapping forgets the id. Only ids
+      // new to their record are looked up, one index probe each: the probe is a LATERAL
+      // subquery the planner cannot flatten into a join, because during a first backfill
+      // id_mappings' statistics still say "empty" and a join was planned as a scan of
+      // every mapping per commit. The update itself touches only the stale mappings found.
+      pqxx::result stale = tx.exec_params(
+          "SELECT h.warehouse_id FROM unnest($3::text[], $4::text[]) AS c(did, wid) "
+          "CROSS JOIN LATERAL (SELECT warehouse_id FROM " + s + ".id_mappings h "
+          "WHERE h.destination_system = $1 AND h.object_type = $2 AND h.destination_id = c.did "
+          "AND h.warehouse_id <> c.wid OFFSET 0) h",
+          dest, object, sql::TextArray(remap_dids), sql::TextArray(remap_wids));
+      std::vector<std::string> stale_wids;
+      for (const auto& row : stale) stale_wids.push_back(row[0].c_str());
+      if (!stale_wids.empty()) {
+        pqxx::result r = tx.exec_params(
+            "UPDATE " + s + ".id_mappings SET destination_id = NULL, updated_at = $1::timestamptz "
+            "WHERE destination_system = $2 AND object_type = $3 AND warehouse_id = ANY($4::text[])",
+            now, dest, object, sql::TextArray(stale_wids));
+        totals.remapped += static_cast<long long>(r.affected_rows());
+      }
     }
     tx.exec_params(
         "INSERT INTO " + s + ".id_mappings AS m (warehouse_id, destination_system, object_type, "
