@@ -60,7 +60,9 @@ struct DeltaSummary {
   long long rows_out_of_sample = 0;
   long long null_keys = 0;        // rows whose primary key is null (the run must block)
   long long duplicate_keys = 0;   // primary-key values that occur more than once (block)
-  long long previously_delivered = 0;  // rows with a confirmed delivery for this sync
+  long long previously_delivered = 0;  // rows with a confirmed delivery for this sync; only
+                                       // counted when rows changed or left the model (the
+                                       // guards' denominator), else 0
   long long rows_changed_delivered = 0;  // changed rows that were delivered before (updates):
                                          // the numerator of max_change_share
   long long rows_deleted = 0;     // with_deletes: delivered rows no longer in the model
@@ -74,12 +76,15 @@ struct DeltaSql {
   std::string fill_and_count;// one statement: fills bf_delta, returns the DeltaSummary columns
   std::string stream;        // SELECT ... FROM bf_delta ORDER BY warehouse_id
   std::string deletes;       // with_deletes: SELECT warehouse_id, destination_id of left rows
+  std::string count_delivered;  // SELECT count(*) of the sync's row_state
 };
 // key_unique: the model is a table with a unique index on exactly the primary key, so no
 // key can occur twice and the duplicate-key count (a sort of every row) is skipped.
+// cursor: updated_at, the stored sync_cursors.cursor (none yet: every row is read).
 DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_system,
                        const std::string& state_schema, const DeltaOptions& options,
-                       bool key_unique = false);
+                       bool key_unique = false,
+                       const std::optional<std::string>& cursor = std::nullopt);
 
 class DeltaReader {
  public:

@@ -89,7 +89,7 @@ std::string RowHash(const SyncConfig& sync) {
 }
 
 std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOptions& options,
-                         bool key_unique) {
+                         bool key_unique, const std::optional<std::string>& cursor) {
   const bool by_updated_at =
       sync.strategy == ChangeStrategy::kUpdatedAt && sync.updated_at_column.has_value();
   const std::string ua = by_updated_at ? "m." + QuoteIdent(*sync.updated_at_column) : "";
@@ -105,26 +105,26 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
   cols += by_updated_at ? ", " + ua + " AS ua" : ", NULL::text AS ua";
   const std::string select = "SELECT " + cols + "\n  FROM " + n.model + " AS m";
   std::string rows;
-  if (!by_updated_at) {
-    rows = select;
+  if (!by_updated_at || !cursor) {
+    rows = select;  // no cursor yet: every row
   } else {
     // Rows after the stored cursor minus the lookback (late rows are caught by it), plus
     // queued rows whatever their age, so a failure older than the window is still
-    // retried; no cursor yet: every row. `since` is one scalar the planner evaluates once.
-    const std::string since = "(SELECT c.cursor::timestamptz - interval '" +
-                              std::to_string(sync.lookback.count()) + " milliseconds' FROM " +
-                              n.state + ".sync_cursors c WHERE c.sync_name = " + n.sync + ")";
+    // retried. The bound is a literal, so the planner sizes the window from the column's
+    // statistics: a small window is probed row by row in the state tables instead of
+    // joined with every state row.
+    const std::string since = "(" + QuoteLiteral(*cursor) + "::timestamptz - interval '" +
+                              std::to_string(sync.lookback.count()) + " milliseconds')";
     const std::string queued = n.pk + "::text IN (SELECT q.warehouse_id FROM " + n.state +
                                ".retry_queue q WHERE q.sync_name = " + n.sync + ")";
     if (sync.model_table) {
-      // A table: three branches, so the window is an index range scan on the column
-      // (an OR with the queue lookup would read the whole table).
-      rows = select + "\n  WHERE " + since + " IS NULL\n  UNION ALL\n  " + select + "\n  WHERE " +
-             ua + " > " + since + "\n  UNION ALL\n  " + select + "\n  WHERE " + since +
-             " IS NOT NULL AND (" + ua + " > " + since + ") IS NOT TRUE AND " + queued;
+      // A table: two branches, so the window is an index range scan on the column (an
+      // OR with the queue lookup would read the whole table).
+      rows = select + "\n  WHERE " + ua + " > " + since + "\n  UNION ALL\n  " + select +
+             "\n  WHERE (" + ua + " > " + since + ") IS NOT TRUE AND " + queued;
     } else {
       // A SQL model is read once; it has no index to range over.
-      rows = select + "\n  WHERE " + since + " IS NULL OR " + ua + " > " + since + " OR " + queued;
+      rows = select + "\n  WHERE " + ua + " > " + since + " OR " + queued;
     }
   }
   // A subquery behind OFFSET 0 is not flattened: the row hash is computed once per row
@@ -186,8 +186,6 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
          "  count(*) FILTER (WHERE warehouse_id IS NULL) AS null_keys,\n"
          "  count(DISTINCT warehouse_id) FILTER (WHERE key_rows > 1) AS duplicate_keys,\n"
          "  count(*) FILTER (WHERE verdict = 'bad_key') AS rows_bad_key,\n"
-         "  (SELECT count(*) FROM " + n.state + ".row_state WHERE sync_name = " + n.sync +
-         ") AS previously_delivered,\n"
          "  (SELECT count(*) FROM ins) AS inserted,\n"
          "  max(ua)::text AS new_cursor\n"
          "FROM classified";
@@ -198,7 +196,7 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
 
 DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_system,
                        const std::string& state_schema, const DeltaOptions& options,
-                       bool key_unique) {
+                       bool key_unique, const std::optional<std::string>& cursor) {
   const Names n = NamesOf(sync, destination_system, state_schema);
   const size_t nf = sync.fields.size();
   DeltaSql out;
@@ -207,7 +205,9 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
                     MappedColumns(sync) +
                     ", NULL::text AS destination_id, NULL::jsonb AS prev,"
                     " false AS previously_delivered\nFROM " + n.model + " AS m WITH NO DATA";
-  out.fill_and_count = FillAndCount(sync, n, options, key_unique);
+  out.fill_and_count = FillAndCount(sync, n, options, key_unique, cursor);
+  out.count_delivered =
+      "SELECT count(*) FROM " + n.state + ".row_state WHERE sync_name = " + n.sync;
   out.stream = "SELECT warehouse_id, row_hash, destination_id, previously_delivered" +
                ColumnList("c", nf);
   for (size_t i = 0; i < nf; ++i)

@@ -50,10 +50,14 @@ TEST(DeltaSqlTest, UpdatedAtSampleConsentAndInjectedNow) {
   DeltaOptions o;
   o.sample = 0.01;
   o.now = WallTime(std::chrono::seconds(1767225600));  // 2026-01-01 00:00:00 UTC
-  DeltaSql sql = BuildDeltaSql(s, "sfdc", "state", o);
+  // No cursor yet: every row, no window.
+  EXPECT_FALSE(Has(BuildDeltaSql(s, "sfdc", "state", o).fill_and_count, "milliseconds"));
+  DeltaSql sql = BuildDeltaSql(s, "sfdc", "state", o, false, "2025-12-31 23:00:00+00");
   const std::string& f = sql.fill_and_count;
-  EXPECT_TRUE(Has(f, "\"state\".sync_cursors")) << f;
-  EXPECT_TRUE(Has(f, "interval '3600000 milliseconds'"));
+  // The stored cursor minus the lookback, as a literal the planner can size the window by.
+  EXPECT_TRUE(Has(f, "m.\"updated_at\" > ('2025-12-31 23:00:00+00'::timestamptz - "
+                     "interval '3600000 milliseconds')")) << f;
+  EXPECT_TRUE(Has(f, "\"state\".retry_queue q WHERE q.sync_name = 'lead_scores'"));
   EXPECT_TRUE(Has(f, "m.\"marketing_consent\") IS TRUE"));
   EXPECT_TRUE(Has(f, "md5(k.warehouse_id)"));
   EXPECT_TRUE(Has(f, ">= 42949673 THEN 'out_of_sample'"));  // ceil(0.01 * 2^32)
