@@ -28,6 +28,26 @@ TEST_F(MigrationsTest, IdempotentAndSaltStable) {
         << view;
 }
 
+// The spec's keys: unique on (destination_system, object_type, warehouse_id), and on
+// (destination_system, object_type, destination_id) where destination_id is not null.
+TEST_F(MigrationsTest, IdMappingsIsUniqueOnTheSpecsKeys) {
+  Q("INSERT INTO bf_state.id_mappings (warehouse_id, destination_system, object_type, "
+    "destination_id) VALUES ('u1', 'sfdc', 'Lead', '00Q1'), ('u2', 'sfdc', 'Lead', NULL), "
+    "('u3', 'sfdc', 'Lead', NULL), ('u1', 'sfdc', 'Contact', '00Q1'), ('u1', 'hubspot', 'Lead', '00Q1')");
+  EXPECT_THROW(Q("INSERT INTO bf_state.id_mappings (warehouse_id, destination_system, object_type) "
+                 "VALUES ('u1', 'sfdc', 'Lead')"),
+               std::exception);
+  EXPECT_THROW(Q("INSERT INTO bf_state.id_mappings (warehouse_id, destination_system, object_type, "
+                 "destination_id) VALUES ('u4', 'sfdc', 'Lead', '00Q1')"),
+               std::exception);
+  // The per-record column leads both keys (the constant columns first made every
+  // comparison of a commit's upsert go through three text columns).
+  EXPECT_EQ(Q("SELECT pg_get_indexdef('bf_state.id_mappings_pkey'::regclass)"),
+            "CREATE UNIQUE INDEX id_mappings_pkey ON bf_state.id_mappings USING btree "
+            "(warehouse_id, destination_system, object_type)");
+  EXPECT_EQ(N("SELECT count(*) FROM bf_state.id_mappings"), 5);
+}
+
 TEST_F(MigrationsTest, TwoSchemasHaveTheirOwnSalt) {
   ASSERT_TRUE(Migrate(*conn_, "other state").ok());
   auto a = LoadSalt(*conn_, kSchema);
