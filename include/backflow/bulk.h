@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -75,11 +76,14 @@ struct BulkJob {
   std::string error_message;  // set when the job Failed
 };
 
-// One upload's worth of a batch: the encoded body and the records it carries.
+// One upload's worth of a batch: the encoded body and the records it carries. `records`
+// is a view of the batch's own records, not a copy (a bulk job of 10,000 records would
+// otherwise be held twice while it is polled): a part is valid while its batch is. The
+// driver drops `body` once it is uploaded.
 struct BulkPart {
   const SyncConfig* sync = nullptr;
   std::vector<std::string> fields;  // destination field names, as in the batch
-  std::vector<Record> records;      // the records encoded in `body`, in order
+  std::span<const Record> records;  // the records encoded in `body`, in order
   std::string body;                 // the upload (a CSV document for Salesforce)
 };
 
@@ -95,10 +99,11 @@ class BulkProtocol {
   // 15x this). A small job is done in seconds; a large one costs a few more polls.
   virtual Millis PollInterval() const { return Millis(1000); }
 
-  // Splits a batch (of any size) into parts that each fit one upload.
   // True when the answer says the session expired (authenticate, then repeat the step).
   virtual bool NeedsReauthentication(const HttpResponse& response) const = 0;
 
+  // Splits a batch (of any size) into parts that each fit one upload; the parts' records
+  // are views of batch.records. REQUIRES: `batch` outlives the parts.
   virtual std::vector<BulkPart> EncodeParts(const RecordBatch& batch) const = 0;
 
   virtual HttpRequest BuildCreateJob(const SyncConfig& sync) const = 0;

@@ -1,6 +1,6 @@
 #include "app/batch_pipeline.h"
 
-#include <iterator>
+#include <algorithm>
 #include <memory>
 
 #include "observability/log.h"
@@ -39,7 +39,7 @@ Status BatchPipeline::Submit(RecordBatch batch, bool bulk) {
   if (plan_ != nullptr) {
     DeliveryResult result;
     PlanBatch(batch, &result.outcomes);
-    return Collect(std::move(batch), result);
+    return Collect(std::move(batch), std::move(result));
   }
   const size_t cap = bulk ? std::min(max_in_flight_, kMaxBulkInFlight) : max_in_flight_;
   while (in_flight_.size() >= cap) BF_RETURN_IF_ERROR(CollectOldest());
@@ -47,6 +47,10 @@ Status BatchPipeline::Submit(RecordBatch batch, bool bulk) {
   auto shared = std::make_shared<RecordBatch>(std::move(batch));
   std::future<DeliveryResult> f = bulk ? channel_->SubmitBulk(shared) : channel_->Submit(shared);
   in_flight_.push_back({std::move(shared), std::move(f)});
+  // A bulk job's batch is large: the caller reads the next one only once it can be sent,
+  // not while it would wait here beside the jobs in flight.
+  if (bulk)
+    while (in_flight_.size() >= cap) BF_RETURN_IF_ERROR(CollectOldest());
   return Status::Ok();
 }
 
@@ -64,8 +68,8 @@ Status BatchPipeline::Drain() {
   return st;
 }
 
-Status BatchPipeline::Commit(RecordBatch batch, const DeliveryResult& result) {
-  BF_RETURN_IF_ERROR(Collect(std::move(batch), result));
+Status BatchPipeline::Commit(RecordBatch batch, DeliveryResult result) {
+  BF_RETURN_IF_ERROR(Collect(std::move(batch), std::move(result)));
   BF_RETURN_IF_ERROR(StartCommit());
   return WaitCommits();
 }
@@ -75,33 +79,31 @@ Status BatchPipeline::CollectOldest() {
   in_flight_.pop_front();
   DeliveryResult result = f.result.get();
   if (!result.status.ok() && channel_status_.ok()) channel_status_ = result.status;
-  return Collect(std::move(*f.batch), result);
+  return Collect(std::move(*f.batch), std::move(result));
 }
 
-Status BatchPipeline::Collect(RecordBatch batch, const DeliveryResult& result) {
+Status BatchPipeline::Collect(RecordBatch batch, DeliveryResult result) {
   counts_.api_requests += result.api_requests;
+  const size_t n = std::min(result.outcomes.size(), batch.records.size());
+  // Rows that never reached a verdict are left out of the commit entirely: they stay
+  // changed and the next run sends them.
+  if (!CountOutcomes(batch.records, result.outcomes, n)) return Status::Ok();
   if (!group_.records.empty() && group_.fields != batch.fields) BF_RETURN_IF_ERROR(StartCommit());
-  std::vector<Record> records;
-  std::vector<RecordOutcome> outcomes;
-  records.reserve(batch.records.size());
-  outcomes.reserve(batch.records.size());
-  for (size_t i = 0; i < result.outcomes.size() && i < batch.records.size(); ++i) {
-    // Rows that never reached a verdict are left out of the commit entirely: they stay
-    // changed and the next run sends them.
+  // Moved straight into groups of at most kCommitRecords: a bulk job's 10,000 records
+  // commit as two groups, as the same rows sent in batches would.
+  for (size_t i = 0; i < n; ++i) {
     if (NotSent(result.outcomes[i])) continue;
-    records.push_back(std::move(batch.records[i]));
-    outcomes.push_back(result.outcomes[i]);
+    if (group_.records.empty()) {
+      group_.fields = batch.fields;
+      group_.opened = clock_->Now();
+      group_.records.reserve(std::min(kCommitRecords, n - i));
+      group_.outcomes.reserve(std::min(kCommitRecords, n - i));
+    }
+    group_.records.push_back(std::move(batch.records[i]));
+    group_.outcomes.push_back(std::move(result.outcomes[i]));
+    if (group_.records.size() >= kCommitRecords) BF_RETURN_IF_ERROR(StartCommit());
   }
-  if (records.empty()) return Status::Ok();
-  CountOutcomes(records, outcomes);
-
-  if (group_.records.empty()) {
-    group_.fields = std::move(batch.fields);
-    group_.opened = clock_->Now();
-  }
-  std::move(records.begin(), records.end(), std::back_inserter(group_.records));
-  std::move(outcomes.begin(), outcomes.end(), std::back_inserter(group_.outcomes));
-  if (group_.records.size() >= kCommitRecords || clock_->Now() - group_.opened >= kCommitEvery)
+  if (!group_.records.empty() && clock_->Now() - group_.opened >= kCommitEvery)
     return StartCommit();
   return Status::Ok();
 }
@@ -196,11 +198,12 @@ void BatchPipeline::PlanBatch(const RecordBatch& batch, std::vector<RecordOutcom
   }
 }
 
-void BatchPipeline::CountOutcomes(const std::vector<Record>& records,
-                                  const std::vector<RecordOutcome>& outcomes) {
+bool BatchPipeline::CountOutcomes(const std::vector<Record>& records,
+                                  const std::vector<RecordOutcome>& outcomes, size_t n) {
   long long delivered = 0, failed = 0, skipped = 0;
-  for (size_t i = 0; i < outcomes.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const RecordOutcome& o = outcomes[i];
+    if (NotSent(o)) continue;
     switch (o.kind) {
       case OutcomeKind::kDelivered: ++delivered; break;
       case OutcomeKind::kSkipped: ++skipped; break;
@@ -216,6 +219,8 @@ void BatchPipeline::CountOutcomes(const std::vector<Record>& records,
       }
     }
   }
+  const long long confirmed = delivered + failed + skipped;
+  if (confirmed == 0) return false;
   counts_.rows_attempted += delivered + failed;
   counts_.rows_succeeded += delivered;
   counts_.rows_failed += failed;
@@ -244,10 +249,11 @@ void BatchPipeline::CountOutcomes(const std::vector<Record>& records,
   log::Debug("Batch confirmed.", {{"run_id", run_id_},
                                   {"sync", sync_->name},
                                   {"destination", destination_->name},
-                                  {"records", records.size()},
+                                  {"records", confirmed},
                                   {"delivered", delivered},
                                   {"failed", failed},
                                   {"skipped", skipped}});
+  return true;
 }
 
 }  // namespace backflow

@@ -49,7 +49,8 @@ class BatchPipeline {
                 Telemetry* telemetry, long long run_id, PlanWriter* plan);
 
   // Sends (or plans) one batch; may first wait for the oldest in-flight batch. With
-  // `bulk`, the batch goes through the destination's bulk API as one job.
+  // `bulk`, the batch goes through the destination's bulk API as one job, and Submit
+  // returns once another job could start (it waits for the oldest when all are busy).
   [[nodiscard]] Status Submit(RecordBatch batch, bool bulk = false);
   // Another store, on its own connection, that commits groups in parallel with the rest.
   void AddCommitter(DeliveryStore* store) { committers_.push_back(store); }
@@ -58,7 +59,7 @@ class BatchPipeline {
   [[nodiscard]] Status Drain();
   // Commits a batch whose outcomes are already known (a resumed bulk job) as if it had
   // just been delivered, and returns once it is written.
-  [[nodiscard]] Status Commit(RecordBatch batch, const DeliveryResult& result);
+  [[nodiscard]] Status Commit(RecordBatch batch, DeliveryResult result);
 
   // Called after every commit with (rows done, rows total); the total is set by the
   // runner once the delta is known. Also logs "Progress." every kProgressEvery.
@@ -68,8 +69,8 @@ class BatchPipeline {
     progress_ = std::move(fn);
   }
   static constexpr std::chrono::seconds kProgressEvery{10};
-  // Bulk jobs in flight at once: each holds its records and upload in memory. Two keep
-  // one job uploading while the other is processed and polled.
+  // Bulk jobs in flight at once: each holds its records in memory (its upload only until
+  // it is sent). Two keep one job uploading while the other is processed and polled.
   static constexpr size_t kMaxBulkInFlight = 2;
   // A commit group closes at this many records, or this long after its first batch.
   static constexpr size_t kCommitRecords = 5000;
@@ -96,9 +97,9 @@ class BatchPipeline {
   };
   // Waits for the oldest in-flight batch and collects it.
   [[nodiscard]] Status CollectOldest();
-  // Counts a confirmed batch and adds its records to the open group, which is handed to
-  // the committer when full or old enough.
-  [[nodiscard]] Status Collect(RecordBatch batch, const DeliveryResult& result);
+  // Counts a confirmed batch and moves its records into the open group, which is handed
+  // to a committer whenever it is full (a large batch fills several) or old enough.
+  [[nodiscard]] Status Collect(RecordBatch batch, DeliveryResult result);
   // A group handed to a committer thread.
   struct Committing {
     DeliveryStore* store;
@@ -113,8 +114,9 @@ class BatchPipeline {
   [[nodiscard]] Status WaitOldestCommit();
   // Waits for every commit in progress.
   [[nodiscard]] Status WaitCommits();
-  void CountOutcomes(const std::vector<Record>& records,
-                     const std::vector<RecordOutcome>& outcomes);
+  // Counts the first n outcomes, leaving out the unsent; false when none was confirmed.
+  bool CountOutcomes(const std::vector<Record>& records, const std::vector<RecordOutcome>& outcomes,
+                     size_t n);
   void PlanBatch(const RecordBatch& batch, std::vector<RecordOutcome>* outcomes);
 
   const SyncConfig* sync_;

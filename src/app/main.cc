@@ -17,6 +17,12 @@ int main(int argc, char** argv) {
   // live heap (a Salesforce bulk backfill: 324 MB resident for 138 MB of heap). Two arenas
   // halve that (164 MB), at no measured cost in speed.
   mallopt(M_ARENA_MAX, 2);
+  // Buffers from 128 KiB up (a bulk job's records, a commit's statements, a job's
+  // journal document) are mapped and unmapped on their own. Left to itself glibc raises
+  // this threshold to the largest block freed so far, and blocks below it are carved out
+  // of the arenas, whose freed space stays resident between jobs (bulk 100k: 71 -> 63 MB,
+  // composite: 51 -> 44 MB).
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   CLI::App app{"backflow — moves the warehouse rows that changed into Salesforce, HubSpot and Braze"};
   app.require_subcommand(1);
   backflow::GlobalOptions g;

@@ -1,6 +1,7 @@
 // DeliverBulk and ResumeBulkJobs: the driving loop of backflow/bulk.h, with every request
 // going through the channel's own layers (channel_impl.h).
 #include <algorithm>
+#include <iterator>
 
 #include "delivery/channel.h"
 #include "delivery/channel_impl.h"
@@ -12,6 +13,7 @@ using namespace channel_internal;
 namespace {
 
 constexpr const char* kUnfinished = "Not sent: the bulk job did not finish.";
+constexpr const char* kStoppedFirst = "Not sent: delivery stopped first.";
 // Polls back off from PollInterval() up to this multiple of it: a large job takes minutes,
 // and every poll costs a request of the daily budget.
 constexpr int kMaxPollIntervalFactor = 15;
@@ -25,24 +27,17 @@ Status ResultsAnswer(const HttpResponse& r) {
                                                              : Status::Failed(what);
 }
 
-// What the journal keeps of a part: PII values never reach the state tables unhashed, and
-// the journal has no salt, so they are dropped (their row_hash still says what was sent).
-std::vector<Record> ForJournal(const BulkPart& part) {
-  std::vector<Record> records = part.records;
-  if (!part.sync || !part.sync->contract) return records;
+// The value positions the journal must not keep: PII values never reach the state tables
+// unhashed, and the journal has no salt, so they are withheld (their row_hash still says
+// what was sent).
+std::vector<size_t> PiiPositions(const BulkPart& part) {
   std::vector<size_t> pii;
+  if (!part.sync || !part.sync->contract) return pii;
   for (size_t j = 0; j < part.fields.size(); ++j) {
     auto it = part.sync->contract->fields.find(part.fields[j]);
     if (it != part.sync->contract->fields.end() && it->second.pii) pii.push_back(j);
   }
-  if (pii.empty()) return records;
-  for (Record& r : records) {
-    for (size_t j : pii) {
-      if (j < r.values.size()) r.values[j] = FieldValue{};
-      if (j < r.previous_values.size()) r.previous_values[j].reset();
-    }
-  }
-  return records;
+  return pii;
 }
 
 // A job that can no longer give an answer is finished in the journal; one that might
@@ -157,8 +152,9 @@ Result<std::vector<RecordOutcome>> DestinationChannel::Impl::ReadResults(
   return outcomes;
 }
 
-Status DestinationChannel::Impl::DeliverPart(const BulkProtocol& bulk, const BulkPart& part,
-                                             RecordOutcome* out, Call* call) {
+Result<std::vector<RecordOutcome>> DestinationChannel::Impl::DeliverPart(const BulkProtocol& bulk,
+                                                                         BulkPart& part,
+                                                                         Call* call) {
   auto parse_job = [&](const HttpResponse& r) { return bulk.ParseJob(r); };
   Result<BulkJob> created =
       BulkStep<BulkJob>([&] { return bulk.BuildCreateJob(*part.sync); }, parse_job, call);
@@ -183,6 +179,7 @@ Status DestinationChannel::Impl::DeliverPart(const BulkProtocol& bulk, const Bul
       },
       call);
   if (!uploaded.ok()) return abandon(uploaded.status());
+  std::string().swap(part.body);  // uploaded: the job is polled for seconds, or minutes
   Result<BulkJob> closed = BulkStep<BulkJob>([&] { return bulk.BuildClose(open); }, parse_job, call);
   if (!closed.ok()) return abandon(closed.status());
   BulkJob job = std::move(closed).value();
@@ -196,9 +193,8 @@ Status DestinationChannel::Impl::DeliverPart(const BulkProtocol& bulk, const Bul
     entry.destination = config.name;
     entry.state = job.state;
     entry.fields = part.fields;
-    entry.records = ForJournal(part);
     // Without the entry the job is still delivered; only a resume after a crash is lost.
-    Status saved = log->Save(entry);
+    Status saved = log->SaveRecords(entry, part.records, PiiPositions(part));
     (void)saved;
   }
 
@@ -212,36 +208,40 @@ Status DestinationChannel::Impl::DeliverPart(const BulkProtocol& bulk, const Bul
     if (Hopeless(outcomes.status())) MarkFinished(log, job);
     return outcomes.status();
   }
-  std::copy(outcomes->begin(), outcomes->end(), out);
   MarkFinished(log, job);
-  return Status::Ok();
+  return outcomes;
 }
 
 DeliveryResult DestinationChannel::DeliverBulk(const RecordBatch& batch) {
   DeliveryResult result;
   const size_t n = batch.records.size();
-  result.outcomes.assign(n, Unconfirmed(kNotSent, "Not sent: delivery stopped first."));
   const BulkProtocol* bulk = impl_->destination->bulk();
   if (bulk == nullptr || batch.sync == nullptr) {
+    result.outcomes.assign(n, Unconfirmed(kNotSent, kStoppedFirst));
     result.status = Status::Failed("The destination has no bulk API.");
     return result;
   }
+  // Outcomes exist only once a job's results are read (a job is polled for seconds, or
+  // minutes); those of the first part become the batch's without a copy.
   Call call;
-  size_t offset = 0;
-  for (const BulkPart& part : bulk->EncodeParts(batch)) {
-    if (offset + part.records.size() > n) {
+  for (BulkPart& part : bulk->EncodeParts(batch)) {
+    if (result.outcomes.size() + part.records.size() > n) {
       result.status = Status::Internal("Bulk parts carry more records than the batch.");
       break;
     }
-    result.status = impl_->DeliverPart(*bulk, part, result.outcomes.data() + offset, &call);
-    offset += part.records.size();
-    if (!result.status.ok()) break;
+    Result<std::vector<RecordOutcome>> outcomes = impl_->DeliverPart(*bulk, part, &call);
+    if (!outcomes.ok()) {
+      result.status = outcomes.status();
+      break;
+    }
+    if (result.outcomes.empty()) result.outcomes = std::move(outcomes).value();
+    else std::move(outcomes->begin(), outcomes->end(), std::back_inserter(result.outcomes));
   }
-  for (auto& o : result.outcomes) {
-    if (o.category != kNotSent) continue;
-    if (call.paused) o = Unconfirmed(kPausedCategory, result.status.message());
-    else if (!result.status.ok()) o = Unconfirmed(kNotSent, kUnfinished);
-  }
+  // The records of the parts not delivered stay unconfirmed.
+  const RecordOutcome unconfirmed =
+      call.paused ? Unconfirmed(kPausedCategory, result.status.message())
+                  : Unconfirmed(kNotSent, result.status.ok() ? kStoppedFirst : kUnfinished);
+  result.outcomes.resize(n, unconfirmed);
   result.api_requests = call.api_requests;
   return result;
 }

@@ -89,9 +89,10 @@ struct DestinationChannel::Impl {
   // Reads both result sets of a terminal job: outcomes parallel to part.records.
   Result<std::vector<RecordOutcome>> ReadResults(const BulkProtocol& bulk, const BulkJob& job,
                                                  const BulkPart& part, Call* call);
-  // One part: create, upload, close, journal, poll, results. Fills `out` (part-sized).
-  Status DeliverPart(const BulkProtocol& bulk, const BulkPart& part, RecordOutcome* out,
-                     Call* call);
+  // One part: create, upload, close, journal, poll, results: outcomes parallel to
+  // part.records. Drops part.body once it is uploaded.
+  Result<std::vector<RecordOutcome>> DeliverPart(const BulkProtocol& bulk, BulkPart& part,
+                                                 Call* call);
 
   const DestinationConfig& config;
   Destination* const destination;

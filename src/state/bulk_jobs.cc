@@ -1,5 +1,6 @@
 #include "state/bulk_jobs.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "state/sql_util.h"
@@ -25,20 +26,35 @@ FieldValue ValueFrom(const json& j) {
   return v;
 }
 
-// Short keys: a job carries up to 50,000 records.
-json RecordsJson(const std::vector<Record>& records) {
-  json out = json::array();
-  for (const Record& r : records) {
-    json values = json::array();
-    for (const FieldValue& v : r.values) values.push_back(ValueJson(v));
-    json previous = json::array();
-    for (const auto& p : r.previous_values) previous.push_back(p ? json(*p) : json(nullptr));
-    json j = {{"w", r.warehouse_id}, {"h", r.row_hash}, {"v", std::move(values)},
-              {"c", r.changed_fields}, {"p", r.previously_delivered}};
-    if (r.destination_id) j["d"] = *r.destination_id;
-    if (!previous.empty()) j["pv"] = std::move(previous);
-    out.push_back(std::move(j));
+bool Withheld(const std::vector<size_t>& withheld, size_t j) {
+  return std::find(withheld.begin(), withheld.end(), j) != withheld.end();
+}
+
+json RecordJson(const Record& r, const std::vector<size_t>& withheld) {
+  json values = json::array();
+  for (size_t i = 0; i < r.values.size(); ++i)
+    values.push_back(Withheld(withheld, i) ? json(nullptr) : ValueJson(r.values[i]));
+  json previous = json::array();
+  for (size_t i = 0; i < r.previous_values.size(); ++i) {
+    const auto& p = r.previous_values[i];
+    previous.push_back(p && !Withheld(withheld, i) ? json(*p) : json(nullptr));
   }
+  json j = {{"w", r.warehouse_id}, {"h", r.row_hash}, {"v", std::move(values)},
+            {"c", r.changed_fields}, {"p", r.previously_delivered}};
+  if (r.destination_id) j["d"] = *r.destination_id;
+  if (!previous.empty()) j["pv"] = std::move(previous);
+  return j;
+}
+
+// Short keys: a job carries up to 50,000 records. Written one record at a time: a json
+// document of a whole job would hold several times the records' own memory.
+std::string RecordsJson(std::span<const Record> records, const std::vector<size_t>& withheld) {
+  std::string out = "[";
+  for (const Record& r : records) {
+    if (out.size() > 1) out += ',';
+    out += RecordJson(r, withheld).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  out += ']';
   return out;
 }
 
@@ -94,14 +110,19 @@ Status PgBulkJobJournal::Run(const std::string& what,
 }
 
 Status PgBulkJobJournal::Save(const BulkJobEntry& entry) {
+  return SaveRecords(entry, entry.records, {});
+}
+
+Status PgBulkJobJournal::SaveRecords(const BulkJobEntry& entry, std::span<const Record> records,
+                                     const std::vector<size_t>& withheld) {
   std::vector<std::string> ids;
-  ids.reserve(entry.records.size());
-  for (const Record& r : entry.records) ids.push_back(r.warehouse_id);
-  const std::string records = RecordsJson(entry.records).dump(-1, ' ', false,
-                                                              json::error_handler_t::replace);
+  ids.reserve(records.size());
+  for (const Record& r : records) ids.push_back(r.warehouse_id);
   const std::string fields = json(entry.fields).dump();
   const std::string s = QuoteIdent(schema_);
   std::lock_guard<std::mutex> lock(mu_);
+  // The records' document (megabytes for a large job) is written under the lock, one job
+  // at a time, and moved into the statement's parameters rather than copied.
   return Run("record a bulk job", [&](pqxx::work& tx) {
     tx.exec_params("INSERT INTO " + s + ".bulk_jobs (job_id, sync_name, destination, state, "
                    "warehouse_ids, fields, records) VALUES ($1, $2, $3, $4, $5::text[], "
@@ -111,7 +132,7 @@ Status PgBulkJobJournal::Save(const BulkJobEntry& entry) {
                    "updated_at = now()",
                    entry.job_id, entry.sync_name, entry.destination,
                    std::string(BulkJobStateName(entry.state)), sql::TextArray(ids), fields,
-                   records);
+                   RecordsJson(records, withheld));
   });
 }
 

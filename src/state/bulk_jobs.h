@@ -25,6 +25,9 @@ class PgBulkJobJournal final : public BulkJobJournal {
   ~PgBulkJobJournal() override;
 
   Status Save(const BulkJobEntry& entry) override;
+  // Writes the records where they are, withholding values as it goes (no copy).
+  Status SaveRecords(const BulkJobEntry& entry, std::span<const Record> records,
+                     const std::vector<size_t>& withheld) override;
   Status Finish(const std::string& job_id, BulkJobState state) override;
   Result<std::vector<BulkJobEntry>> ListUnfinished(const std::string& sync_name,
                                                    const std::string& destination) override;

@@ -38,11 +38,12 @@ class FakeBulk final : public BulkProtocol {
   bool NeedsReauthentication(const HttpResponse& r) const override { return r.status == 401; }
   std::vector<BulkPart> EncodeParts(const RecordBatch& batch) const override {
     std::vector<BulkPart> parts;
-    for (size_t i = 0; i < batch.records.size(); ++i) {
-      if (i % 100 == 0) parts.push_back(BulkPart{batch.sync, batch.fields, {}, ""});
-      BulkPart& p = parts.back();
-      p.body += (p.records.empty() ? "" : ",") + batch.records[i].warehouse_id;
-      p.records.push_back(batch.records[i]);
+    const std::span<const Record> all(batch.records);
+    for (size_t first = 0; first < all.size(); first += 100) {
+      const size_t n = std::min<size_t>(100, all.size() - first);
+      BulkPart p{batch.sync, batch.fields, all.subspan(first, n), ""};
+      for (const Record& r : p.records) p.body += (p.body.empty() ? "" : ",") + r.warehouse_id;
+      parts.push_back(std::move(p));
     }
     return parts;
   }

@@ -2,6 +2,8 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_map>
 
 #include "backflow/config.h"
 #include "destinations/salesforce/csv.h"
@@ -19,8 +21,9 @@ std::string KeyColumn(const SyncConfig& sync) {
   return IsUpdate(sync) ? "Id" : sync.external_id_field.value_or("");
 }
 
-std::string KeyOf(const SyncConfig& sync, const Record& r) {
-  return IsUpdate(sync) ? r.destination_id.value_or("") : r.warehouse_id;
+std::string_view KeyOf(const SyncConfig& sync, const Record& r) {
+  if (!IsUpdate(sync)) return r.warehouse_id;
+  return r.destination_id ? std::string_view(*r.destination_id) : std::string_view();
 }
 
 // The columns after the key: mapped fields, minus any that would collide with it.
@@ -100,24 +103,29 @@ std::vector<BulkPart> SalesforceBulk::EncodeParts(const RecordBatch& batch) cons
   for (size_t c : columns) header.push_back(batch.fields[c]);
   const std::string header_line = CsvLine(header);
 
+  const std::span<const Record> all(batch.records);
   std::vector<BulkPart> parts;
-  auto start_part = [&] {
+  size_t first = 0;  // of the last part's records
+  auto start_part = [&](size_t at) {
     BulkPart p;
     p.sync = batch.sync;
     p.fields = batch.fields;
     p.body = header_line;
     parts.push_back(std::move(p));
+    first = at;
   };
-  for (const Record& r : batch.records) {
-    CsvRow row{KeyOf(sync, r)};
+  CsvRow row;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const Record& r = all[i];
+    row.assign(1, std::string(KeyOf(sync, r)));
     for (size_t c : columns) row.push_back(c < r.values.size() ? CsvValue(r.values[c]) : "#N/A");
-    std::string line = CsvLine(row);
+    const std::string line = CsvLine(row);
     // A record larger than an upload still gets a part of its own; Salesforce refuses it.
     if (parts.empty() || (!parts.back().records.empty() &&
                           parts.back().body.size() + line.size() > max_upload_bytes_))
-      start_part();
+      start_part(i);
     parts.back().body += line;
-    parts.back().records.push_back(r);
+    parts.back().records = all.subspan(first, i + 1 - first);
   }
   return parts;
 }
@@ -217,7 +225,9 @@ Result<std::vector<RecordOutcome>> SalesforceBulk::ParseResults(const BulkPart& 
                                                                 const HttpResponse& failed) const {
   const SyncConfig& sync = *part.sync;
   const std::string key = KeyColumn(sync);
-  std::map<std::string, size_t> index;
+  // Views of the records' own keys: a job's results are matched without copying them.
+  std::unordered_map<std::string_view, size_t> index;
+  index.reserve(part.records.size());
   for (size_t i = 0; i < part.records.size(); ++i) index.emplace(KeyOf(sync, part.records[i]), i);
 
   std::vector<RecordOutcome> outcomes(part.records.size());
@@ -226,10 +236,12 @@ Result<std::vector<RecordOutcome>> SalesforceBulk::ParseResults(const BulkPart& 
     const bool ok_set = response == &successful;
     if (response->error != TransportError::kNone || response->status != 200)
       return FailureStatus(ok_set ? "successfulResults" : "failedResults", *response);
-    Result<std::vector<CsvRow>> rows = ParseCsv(response->body);
-    if (!rows.ok()) return Status::Unavailable("Bulk API results: " + rows.status().message());
-    if (rows->empty()) continue;
-    const CsvRow& header = rows->front();
+    // Row by row: a job's results are as large as its upload.
+    CsvReader reader(response->body);
+    CsvRow header;
+    Result<bool> more = reader.Next(&header);
+    if (!more.ok()) return Status::Unavailable("Bulk API results: " + more.status().message());
+    if (!*more) continue;
     auto column = [&](const std::string& name) -> std::optional<size_t> {
       for (size_t c = 0; c < header.size(); ++c)
         if (header[c] == name) return c;
@@ -241,8 +253,11 @@ Result<std::vector<RecordOutcome>> SalesforceBulk::ParseResults(const BulkPart& 
     if (!key_col || !id_col || !extra_col)
       return Status::Failed("Bulk API results lack the " + key + ", sf__Id or " +
                             (ok_set ? "sf__Created" : "sf__Error") + " column");
-    for (size_t r = 1; r < rows->size(); ++r) {
-      const CsvRow& row = (*rows)[r];
+    CsvRow row;
+    for (;;) {
+      more = reader.Next(&row);
+      if (!more.ok()) return Status::Unavailable("Bulk API results: " + more.status().message());
+      if (!*more) break;
       if (row.size() != header.size()) continue;
       auto it = index.find(row[*key_col]);
       if (it == index.end() || seen[it->second]) continue;
