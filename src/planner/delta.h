@@ -72,8 +72,9 @@ struct DeltaSummary {
 
 // Pure: the SQL statements Open() runs, for tests and for `plan --explain`.
 struct DeltaSql {
-  std::string create_temp;   // CREATE TEMP TABLE bf_delta ... (no data)
-  std::string fill_and_count;// one statement: fills bf_delta, returns the DeltaSummary columns
+  std::string create_temp;   // CREATE TEMP TABLE bf_delta ... (no data): nothing changed
+  std::string count;         // SELECT ...: one row, the DeltaSummary columns
+  std::string fill;          // CREATE TEMP TABLE bf_delta ... AS the changed rows
   std::string stream;        // SELECT ... FROM bf_delta ORDER BY warehouse_id
   std::string deletes;       // with_deletes: SELECT warehouse_id, destination_id of left rows
   std::string count_delivered;  // SELECT count(*) of the sync's row_state
@@ -89,8 +90,10 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
 class DeltaReader {
  public:
   // Takes its own connection (it holds a transaction open for the cursor; the temp
-  // tables go with it when the reader is destroyed). Runs create_temp, fill_and_count
-  // and, with_deletes, materialises `deletes` before returning, so summary() is final.
+  // tables go with it when the reader is destroyed). In one repeatable-read snapshot,
+  // runs count, then fill (or create_temp when nothing changed) and, with_deletes,
+  // materialises `deletes` before returning, so summary() is final and describes exactly
+  // the rows streamed.
   // REQUIRES: Migrate() has run on state_schema; sync.fields is not empty.
   // kInvalidArgument when the model's SQL is wrong, kUnavailable when the warehouse
   // cannot be reached, kFailed for other SQL errors.

@@ -73,9 +73,11 @@ std::string ColumnList(const std::string& prefix, size_t n, const std::string& t
   return out;
 }
 
-// md5('Email,Lead_Score__c' || row(m.email, m.score)::text): the row's text form quotes
-// empty strings and leaves nulls empty, so null and '' hash differently.
-std::string RowHash(const SyncConfig& sync) {
+// md5('Email,Lead_Score__c' || row(k.c0, k.c1)::text), over the mapped columns as the
+// delta names them: the row's text form quotes empty strings and leaves nulls empty, so
+// null and '' hash differently. (It depends on the values alone, so it equals the hash of
+// row(m.email, m.score) that earlier versions stored.)
+std::string RowHash(const SyncConfig& sync, const std::string& table) {
   std::string names, cols;
   for (size_t i = 0; i < sync.fields.size(); ++i) {
     if (i > 0) {
@@ -83,22 +85,25 @@ std::string RowHash(const SyncConfig& sync) {
       cols += ", ";
     }
     names += sync.fields[i].destination_field;
-    cols += "m." + QuoteIdent(sync.fields[i].column);
+    cols += table + "c" + std::to_string(i);
   }
   return "md5(" + QuoteLiteral(names) + " || row(" + cols + ")::text)";
 }
 
-std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOptions& options,
-                         bool key_unique, const std::optional<std::string>& cursor) {
+// The CTEs both delta statements share, ending in `classified`: every model row with
+// its verdict (changed, unchanged, held, no_consent, out_of_sample, null_key,
+// duplicate_key), whether it was delivered before, and its delivered values (prev).
+// Nothing here is written aside or fenced (no OFFSET 0, no MATERIALIZED): each statement
+// is one flat plan that Postgres can run with parallel workers. The row hash appears once
+// in the verdict, as the operand of a simple CASE, so it is computed once per row.
+std::string Classified(const SyncConfig& sync, const Names& n, const DeltaOptions& options,
+                       bool key_unique, const std::optional<std::string>& cursor) {
   const bool by_updated_at =
       sync.strategy == ChangeStrategy::kUpdatedAt && sync.updated_at_column.has_value();
   const std::string ua = by_updated_at ? "m." + QuoteIdent(*sync.updated_at_column) : "";
   const std::string now = options.now ? TimestampLiteral(*options.now) : "now()";
-  const size_t nf = sync.fields.size();
 
-  std::string sql = "WITH ";
-  std::string cols = n.pk + "::text AS warehouse_id, " + n.pk + " AS k, " + RowHash(sync) +
-                     " AS row_hash" + MappedColumns(sync);
+  std::string cols = n.pk + "::text AS warehouse_id, " + n.pk + " AS k" + MappedColumns(sync);
   cols += sync.consent_column
               ? ", (m." + QuoteIdent(*sync.consent_column) + ") IS TRUE AS consented"
               : ", true AS consented";
@@ -127,18 +132,15 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
       rows = select + "\n  WHERE " + ua + " > " + since + " OR " + queued;
     }
   }
-  // A subquery behind OFFSET 0 is not flattened: the row hash is computed once per row
-  // (inlined, the verdict's CASE and the output would each compute it again) and, unlike
-  // a MATERIALIZED CTE, the rows are not written aside (a 1M-row model spilled 90 MB).
-  sql += "src AS (\n  SELECT * FROM (" + rows + "\n  OFFSET 0) AS o";
+  std::string sql = "WITH src AS (\n  " + rows + "\n),\n";
   // A key the table enforces cannot repeat; otherwise every row is counted per key.
-  sql += key_unique ? "\n),\nkeyed AS (\n  SELECT s.*, 1 AS key_rows FROM src s\n),\n"
-                    : "\n),\nkeyed AS (\n  SELECT s.*, count(*) OVER (PARTITION BY s.warehouse_id)"
+  sql += key_unique ? "keyed AS (\n  SELECT s.*, 1 AS key_rows FROM src s\n),\n"
+                    : "keyed AS (\n  SELECT s.*, count(*) OVER (PARTITION BY s.warehouse_id)"
                       " AS key_rows FROM src s\n),\n";
-  // Only what the verdict needs is joined for every row; the changed rows' previous
-  // values and destination ids are looked up for them alone (ins, below).
-  sql += "classified AS (\n  SELECT k.*, (rs.warehouse_id IS NOT NULL) AS delivered,\n    CASE\n"
-         "      WHEN k.warehouse_id IS NULL OR k.key_rows > 1 THEN 'bad_key'\n"
+  sql += "classified AS (\n  SELECT k.*, (rs.warehouse_id IS NOT NULL) AS delivered,"
+         " rs.field_values AS prev,\n    CASE\n"
+         "      WHEN k.warehouse_id IS NULL THEN 'null_key'\n"
+         "      WHEN k.key_rows > 1 THEN 'duplicate_key'\n"
          "      WHEN NOT k.consented THEN 'no_consent'\n";
   std::optional<double> sample = options.sample ? options.sample : sync.sample;
   if (sample) {
@@ -155,41 +157,62 @@ std::string FillAndCount(const SyncConfig& sync, const Names& n, const DeltaOpti
     sql += "      ELSE 'changed'\n";
   } else {
     // Held: this very version failed and waits for its retry time (or is dead). A newer
-    // version supersedes the queued one and is sent at once.
-    sql += "      WHEN q.row_hash = k.row_hash AND (q.status = 'dead' OR q.next_attempt_at > " +
-           now + ") THEN 'held'\n"
-           "      WHEN rs.row_hash IS DISTINCT FROM k.row_hash THEN 'changed'\n"
-           "      ELSE 'unchanged'\n";
+    // version supersedes the queued one and is sent at once. (When the hash equals the
+    // queued one, comparing the delivered hash with the queued one is comparing it with
+    // the row's.)
+    sql += "      ELSE CASE " + RowHash(sync, "k.") + "\n"
+           "        WHEN q.row_hash THEN CASE WHEN q.status = 'dead' OR q.next_attempt_at > " +
+           now + " THEN 'held'\n"
+           "          WHEN rs.row_hash IS DISTINCT FROM q.row_hash THEN 'changed'"
+           " ELSE 'unchanged' END\n"
+           "        WHEN rs.row_hash THEN 'unchanged'\n"
+           "        ELSE 'changed' END\n";
   }
   sql += "    END AS verdict\n  FROM keyed k\n"
          "  LEFT JOIN " + n.state + ".row_state rs ON rs.sync_name = " + n.sync +
          " AND rs.warehouse_id = k.warehouse_id\n"
          "  LEFT JOIN " + n.state + ".retry_queue q ON q.sync_name = " + n.sync +
-         " AND q.warehouse_id = k.warehouse_id\n),\n";
-  sql += "ins AS (\n  INSERT INTO bf_delta (warehouse_id, k, row_hash" + ColumnList("c", nf) +
-         ", destination_id, prev, previously_delivered)\n  SELECT c.warehouse_id, c.k, c.row_hash" +
-         ColumnList("c", nf, "c.") + ", im.destination_id, rs.field_values, c.delivered"
-         " FROM classified c\n"
-         "  LEFT JOIN " + n.state + ".row_state rs ON rs.sync_name = " + n.sync +
-         " AND rs.warehouse_id = c.warehouse_id\n"
-         "  LEFT JOIN " + n.state + ".id_mappings im ON im.destination_system = " +
-         n.destination + " AND im.object_type = " + n.object +
-         " AND im.warehouse_id = c.warehouse_id\n"
-         "  WHERE c.verdict = 'changed'\n  RETURNING 1\n)\n";
-  sql += "SELECT count(*) AS rows_read,\n"
+         " AND q.warehouse_id = k.warehouse_id\n)\n";
+  return sql;
+}
+
+// The summary, one row. The verdict is computed once per row, in a subquery behind
+// OFFSET 0 (flattened, every FILTER below would compute it, and the row hash in it,
+// again); the subquery is still one plan that parallel workers can run, handing the
+// aggregate only the verdicts.
+std::string Count(const std::string& classified, bool key_unique) {
+  return classified +
+         "SELECT count(*) AS rows_read,\n"
          "  count(*) FILTER (WHERE verdict = 'changed') AS rows_changed,\n"
          "  count(*) FILTER (WHERE verdict = 'changed' AND delivered) AS rows_changed_delivered,\n"
          "  count(*) FILTER (WHERE verdict = 'unchanged') AS rows_unchanged,\n"
          "  count(*) FILTER (WHERE verdict = 'held') AS rows_held,\n"
          "  count(*) FILTER (WHERE verdict = 'no_consent') AS rows_no_consent,\n"
          "  count(*) FILTER (WHERE verdict = 'out_of_sample') AS rows_out_of_sample,\n"
-         "  count(*) FILTER (WHERE warehouse_id IS NULL) AS null_keys,\n"
-         "  count(DISTINCT warehouse_id) FILTER (WHERE key_rows > 1) AS duplicate_keys,\n"
-         "  count(*) FILTER (WHERE verdict = 'bad_key') AS rows_bad_key,\n"
-         "  (SELECT count(*) FROM ins) AS inserted,\n"
+         "  count(*) FILTER (WHERE verdict = 'null_key') AS null_keys,\n"
+         "  " + (key_unique ? std::string("0")
+                            : std::string("count(DISTINCT warehouse_id) FILTER (WHERE verdict = "
+                                          "'duplicate_key')")) +
+         " AS duplicate_keys,\n"
+         "  count(*) FILTER (WHERE verdict IN ('null_key', 'duplicate_key')) AS rows_bad_key,\n"
          "  max(ua)::text AS new_cursor\n"
-         "FROM classified";
-  return sql;
+         "FROM (SELECT verdict, delivered, ua" + (key_unique ? "" : ", warehouse_id") +
+         " FROM classified OFFSET 0) AS v";
+}
+
+// The changed rows, with what the stream needs: the hash (computed again for these rows
+// only), the destination id and the delivered values.
+std::string Fill(const SyncConfig& sync, const Names& n, const std::string& classified) {
+  const size_t nf = sync.fields.size();
+  return "CREATE TEMP TABLE bf_delta ON COMMIT DROP AS\n" + classified +
+         "SELECT c.warehouse_id, c.k, " + RowHash(sync, "c.") + " AS row_hash" +
+         ColumnList("c", nf, "c.") +
+         ", im.destination_id, c.prev, c.delivered AS previously_delivered\n"
+         "FROM classified c\n"
+         "LEFT JOIN " + n.state + ".id_mappings im ON im.destination_system = " +
+         n.destination + " AND im.object_type = " + n.object +
+         " AND im.warehouse_id = c.warehouse_id\n"
+         "WHERE c.verdict = 'changed'";
 }
 
 }  // namespace
@@ -205,7 +228,9 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
                     MappedColumns(sync) +
                     ", NULL::text AS destination_id, NULL::jsonb AS prev,"
                     " false AS previously_delivered\nFROM " + n.model + " AS m WITH NO DATA";
-  out.fill_and_count = FillAndCount(sync, n, options, key_unique, cursor);
+  const std::string classified = Classified(sync, n, options, key_unique, cursor);
+  out.count = Count(classified, key_unique);
+  out.fill = Fill(sync, n, classified);
   out.count_delivered =
       "SELECT count(*) FROM " + n.state + ".row_state WHERE sync_name = " + n.sync;
   out.stream = "SELECT warehouse_id, row_hash, destination_id, previously_delivered" +

@@ -24,18 +24,25 @@ TEST(DeltaSqlTest, HashStrategyShape) {
   EXPECT_TRUE(Has(sql.create_temp, "CREATE TEMP TABLE bf_delta")) << sql.create_temp;
   EXPECT_TRUE(Has(sql.create_temp, "WITH NO DATA"));
   EXPECT_TRUE(Has(sql.create_temp, "(SELECT user_id, email, score FROM analytics.lead_scores) AS m"));
-  const std::string& f = sql.fill_and_count;
-  EXPECT_TRUE(Has(f, "md5('Email,Lead_Score__c' || row(m.\"email\", m.\"score\")::text)")) << f;
+  const std::string& f = sql.count;
+  // The hash is computed once per row, as a simple CASE's operand, over the mapped columns.
+  EXPECT_TRUE(Has(f, "ELSE CASE md5('Email,Lead_Score__c' || row(k.c0, k.c1)::text)")) << f;
+  EXPECT_TRUE(Has(f, "WHEN rs.row_hash THEN 'unchanged'"));
   EXPECT_TRUE(Has(f, "LEFT JOIN \"backflow\".row_state rs ON rs.sync_name = 'lead_scores'"));
   EXPECT_TRUE(Has(f, "LEFT JOIN \"backflow\".retry_queue q"));
-  EXPECT_TRUE(Has(f, "im.destination_system = 'sfdc' AND im.object_type = 'Lead'"));
-  EXPECT_TRUE(Has(f, "INSERT INTO bf_delta"));
-  EXPECT_TRUE(Has(f, "rs.row_hash IS DISTINCT FROM k.row_hash"));
+  EXPECT_TRUE(Has(f, "FROM classified OFFSET 0) AS v"));
   EXPECT_TRUE(Has(f, "now()"));
   EXPECT_FALSE(Has(f, "sync_cursors"));
   EXPECT_FALSE(Has(f, "md5(k.warehouse_id)"));  // no sample
-  // One statement: no separators.
+  EXPECT_FALSE(Has(f, "MATERIALIZED"));
+  const std::string& fill = sql.fill;
+  EXPECT_TRUE(Has(fill, "CREATE TEMP TABLE bf_delta ON COMMIT DROP AS\nWITH src AS")) << fill;
+  EXPECT_TRUE(Has(fill, "md5('Email,Lead_Score__c' || row(c.c0, c.c1)::text) AS row_hash"));
+  EXPECT_TRUE(Has(fill, "im.destination_system = 'sfdc' AND im.object_type = 'Lead'"));
+  EXPECT_TRUE(Has(fill, "WHERE c.verdict = 'changed'"));
+  // One statement each: no separators.
   EXPECT_FALSE(Has(f, ";"));
+  EXPECT_FALSE(Has(fill, ";"));
   EXPECT_TRUE(Has(sql.stream, "FROM bf_delta ORDER BY k"));
   EXPECT_TRUE(Has(sql.stream, "prev ->> 'Email' AS p0"));
   EXPECT_TRUE(Has(sql.deletes, "NOT EXISTS"));
@@ -51,9 +58,9 @@ TEST(DeltaSqlTest, UpdatedAtSampleConsentAndInjectedNow) {
   o.sample = 0.01;
   o.now = WallTime(std::chrono::seconds(1767225600));  // 2026-01-01 00:00:00 UTC
   // No cursor yet: every row, no window.
-  EXPECT_FALSE(Has(BuildDeltaSql(s, "sfdc", "state", o).fill_and_count, "milliseconds"));
+  EXPECT_FALSE(Has(BuildDeltaSql(s, "sfdc", "state", o).count, "milliseconds"));
   DeltaSql sql = BuildDeltaSql(s, "sfdc", "state", o, false, "2025-12-31 23:00:00+00");
-  const std::string& f = sql.fill_and_count;
+  const std::string& f = sql.count;
   // The stored cursor minus the lookback, as a literal the planner can size the window by.
   EXPECT_TRUE(Has(f, "m.\"updated_at\" > ('2025-12-31 23:00:00+00'::timestamptz - "
                      "interval '3600000 milliseconds')")) << f;
@@ -64,19 +71,22 @@ TEST(DeltaSqlTest, UpdatedAtSampleConsentAndInjectedNow) {
   EXPECT_TRUE(Has(f, "'2026-01-01 00:00:00.000000+00'::timestamptz"));
   EXPECT_FALSE(Has(f, "now()"));
   EXPECT_TRUE(Has(f, "max(ua)::text AS new_cursor"));
+  // Keys are not known unique: rows are counted per key, and the duplicated keys counted.
+  EXPECT_TRUE(Has(f, "count(*) OVER (PARTITION BY s.warehouse_id)"));
+  EXPECT_TRUE(Has(f, "count(DISTINCT warehouse_id) FILTER (WHERE verdict = 'duplicate_key')"));
 }
 
 TEST(DeltaSqlTest, RetryOnlyAndFull) {
   DeltaOptions retry;
   retry.retry_only = true;
-  std::string f = BuildDeltaSql(Sync(), "sfdc", "backflow", retry).fill_and_count;
+  std::string f = BuildDeltaSql(Sync(), "sfdc", "backflow", retry).count;
   EXPECT_TRUE(Has(f, "WHEN q.status = 'pending' AND q.next_attempt_at <= now() THEN 'changed'"));
   retry.retry_all_pending = true;
-  f = BuildDeltaSql(Sync(), "sfdc", "backflow", retry).fill_and_count;
+  f = BuildDeltaSql(Sync(), "sfdc", "backflow", retry).count;
   EXPECT_TRUE(Has(f, "WHEN q.status = 'pending' THEN 'changed'"));
   DeltaOptions full;
   full.full = true;
-  f = BuildDeltaSql(Sync(), "sfdc", "backflow", full).fill_and_count;
+  f = BuildDeltaSql(Sync(), "sfdc", "backflow", full).count;
   EXPECT_TRUE(Has(f, "ELSE 'changed'"));
   EXPECT_FALSE(Has(f, "IS DISTINCT FROM"));
 }
@@ -86,8 +96,8 @@ TEST(DeltaSqlTest, IdentifiersAreQuoted) {
   s.primary_key = "User \"Id\"";
   s.name = "o'brien";
   DeltaSql sql = BuildDeltaSql(s, "sfdc", "backflow", {});
-  EXPECT_TRUE(Has(sql.fill_and_count, "m.\"User \"\"Id\"\"\"::text")) << sql.fill_and_count;
-  EXPECT_TRUE(Has(sql.fill_and_count, "'o''brien'"));
+  EXPECT_TRUE(Has(sql.count, "m.\"User \"\"Id\"\"\"::text")) << sql.count;
+  EXPECT_TRUE(Has(sql.count, "'o''brien'"));
 }
 
 TEST(DeltaSqlTest, SampleBucketIsStableAndUniform) {
