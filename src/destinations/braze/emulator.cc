@@ -8,9 +8,11 @@ namespace {
 
 using nlohmann::json;
 
+// As Braze labels its answers. (With a bare "application/json" httplib would compress every
+// answer for a client that accepts brotli: a fifth of the sandbox's CPU in a benchmark.)
 void Send(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(body.dump(), "application/json; charset=utf-8");
 }
 
 long long EpochSecondsCeil(WallTime t) {

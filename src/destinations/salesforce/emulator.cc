@@ -56,7 +56,9 @@ json ErrorArray(const std::string& code, const std::string& message) {
 
 void SendJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+  // As Salesforce labels its answers (a bare "application/json" would be compressed).
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
+                  "application/json;charset=UTF-8");
 }
 
 SalesforceEmulator::SalesforceEmulator(Clock* clock)

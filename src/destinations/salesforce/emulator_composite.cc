@@ -68,7 +68,7 @@ void SendText(httplib::Response& res, int status, std::string text) {
   res.status = status;
   res.body = std::move(text);
   res.headers.erase("Content-Type");
-  res.set_header("Content-Type", "application/json");
+  res.set_header("Content-Type", "application/json;charset=UTF-8");
 }
 
 // A record the store took: its answer is written straight to text (it has nothing to escape:
