@@ -21,7 +21,7 @@ namespace {
 const char* const kStaging = "pg_temp.bf_commit";
 const char* const kCreateStaging =
     "CREATE TEMP TABLE IF NOT EXISTS bf_commit (wid text, kind text, hash text, did text, "
-    "log_did text, op text, vals jsonb, changed jsonb, changed_vals jsonb, error text, "
+    "log_did text, op text, vals jsonb, changed text[], changed_vals jsonb, error text, "
     "category text) ON COMMIT DELETE ROWS";
 const char* const kInput =
     "(SELECT wid, kind, hash, NULLIF(did, '') AS did, NULLIF(log_did, '') AS log_did, "
@@ -51,6 +51,17 @@ void AppendJsonString(std::string* out, const std::string& value) {
           out->push_back(static_cast<char>(c));
         }
     }
+  }
+  out->push_back('"');
+}
+
+// `value` as an element of a text[] literal ({a,"b c"}): always quoted, so no value
+// (empty, NULL, or holding a comma or brace) can be misread.
+void AppendArrayElement(std::string* out, const std::string& value) {
+  out->push_back('"');
+  for (char c : value) {
+    if (c == '"' || c == '\\') out->push_back('\\');
+    out->push_back(c);
   }
   out->push_back('"');
 }
@@ -157,6 +168,7 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
   std::vector<StagedRow> rows;
   rows.reserve(records.size());
   bool any_delivered = false, any_failed = false;
+  bool all_fresh = !batch.dry_run;  // no record of the group had state (see below)
   // Confirmed destination ids the record did not hold before, with its warehouse id: only
   // these can collide with another record's mapping.
   std::vector<std::string> remap_dids, remap_wids;
@@ -170,13 +182,14 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
     }
     const bool delivered = o.kind == OutcomeKind::kDelivered;
     if (batch.dry_run && !delivered) continue;  // a plan only says what would be sent
+    if (rec.previously_delivered || rec.destination_id) all_fresh = false;
     StagedRow row;
     auto& [wid, kind, hash, did, log_did, op, vals, changed, changed_vals, error, category] = row;
     wid = rec.warehouse_id;
     kind = KindName(o.kind);
     hash = rec.row_hash;
     vals = values_json(rec, all_fields);
-    changed = "[]";
+    changed = "{}";
     changed_vals = "{}";
     if (delivered) {
       any_delivered = true;
@@ -195,12 +208,12 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       }
       if (!o.destination_id.empty()) log_did = o.destination_id;
       else if (rec.destination_id) log_did = *rec.destination_id;
-      changed = "[";
+      changed = "{";
       std::vector<size_t> positions;
       std::string unknown;  // changed fields the batch has no value for: null
       for (const auto& f : rec.changed_fields) {
         if (changed.size() > 1) changed.push_back(',');
-        AppendJsonString(&changed, f);
+        AppendArrayElement(&changed, f);
         auto it = field_index.find(f);
         if (it != field_index.end()) {
           positions.push_back(it->second);
@@ -210,7 +223,7 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
           unknown += ":null";
         }
       }
-      changed.push_back(']');
+      changed.push_back('}');
       changed_vals = values_json(rec, positions);
       if (!unknown.empty())
         changed_vals.insert(changed_vals.size() - 1, positions.empty() ? unknown.substr(1) : unknown);
@@ -235,10 +248,23 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       "INSERT INTO " + s +
       ".change_log (run_id, sync_name, destination, warehouse_id, destination_id, operation, "
       "changed_fields, field_values, sent_at, planned) "
-      "SELECT $1, $2, $3, x.wid, x.log_did, x.op, "
-      "ARRAY(SELECT jsonb_array_elements_text(x.changed)), "
+      "SELECT $1, $2, $3, x.wid, x.log_did, x.op, x.changed, "
       "x.changed_vals, $4::timestamptz, $5 FROM " + std::string(kInput) +
       " WHERE x.kind = 'delivered'";
+
+  // Each record's mapping, and the delivered records' state, as plain inserts; upserts
+  // add an ON CONFLICT clause.
+  const std::string mappings_insert =
+      "INSERT INTO " + s + ".id_mappings AS m (warehouse_id, destination_system, object_type, "
+      "destination_id, sync_status, last_synced_at, updated_at) "
+      "SELECT x.wid, $2, $3, CASE WHEN x.kind = 'delivered' THEN x.did END, "
+      "CASE WHEN x.kind = 'delivered' THEN 'success' ELSE 'failed' END, "
+      "CASE WHEN x.kind = 'delivered' THEN $1::timestamptz END, $1::timestamptz FROM " +
+      std::string(kInput);
+  const std::string state_insert =
+      "INSERT INTO " + s + ".row_state (sync_name, warehouse_id, row_hash, field_values, "
+      "delivered_at, run_id) SELECT $1, x.wid, x.hash, x.vals, $2::timestamptz, $3 FROM " +
+      std::string(kInput) + " WHERE x.kind = 'delivered'";
 
   Status st = conn_->InTransaction("commit a delivered batch", [&](pqxx::work& tx) {
     if (!staging_created_) {
@@ -257,51 +283,64 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       tx.exec_params(change_log_sql, batch.run_id, sync_name, dest, now, true);
       return;
     }
-    if (!remap_dids.empty()) {
-      // Another record may hold an id now confirmed for this one (the CRM merged or
-      // re-keyed them): the confirmation wins, the stale mapping forgets the id. Only ids
-      // new to their record are looked up, one index probe each: the probe is a LATERAL
-      // subquery the planner cannot flatten into a join, because during a first backfill
-      // id_mappings' statistics still say "empty" and a join was planned as a scan of
-      // every mapping per commit. The update itself touches only the stale mappings found.
-      pqxx::result stale = tx.exec_params(
-          "SELECT h.warehouse_id FROM unnest($3::text[], $4::text[]) AS c(did, wid) "
-          "CROSS JOIN LATERAL (SELECT warehouse_id FROM " + s + ".id_mappings h "
-          "WHERE h.destination_system = $1 AND h.object_type = $2 AND h.destination_id = c.did "
-          "AND h.warehouse_id <> c.wid OFFSET 0) h",
-          dest, object, sql::TextArray(remap_dids), sql::TextArray(remap_wids));
-      std::vector<std::string> stale_wids;
-      for (const auto& row : stale) stale_wids.push_back(row[0].c_str());
-      if (!stale_wids.empty()) {
-        pqxx::result r = tx.exec_params(
-            "UPDATE " + s + ".id_mappings SET destination_id = NULL, updated_at = $1::timestamptz "
-            "WHERE destination_system = $2 AND object_type = $3 AND warehouse_id = ANY($4::text[])",
-            now, dest, object, sql::TextArray(stale_wids));
-        totals.remapped += static_cast<long long>(r.affected_rows());
+    // A group of records none of which had state (a first backfill, new rows) is
+    // inserted plainly: an upsert probes each unique index before inserting, and the
+    // remap probes every new destination id, which a first backfill of 1M rows paid
+    // 1M times over. If a record had state after all (a mapping left by a failure, or
+    // by another sync of the same object, or a destination id another record holds),
+    // the insert fails on that unique index and the group is upserted as below.
+    bool inserted = false;
+    if (all_fresh) {
+      tx.exec("SAVEPOINT bf_fresh");
+      try {
+        tx.exec_params(mappings_insert, now, dest, object);
+        if (any_delivered) tx.exec_params(state_insert, sync_name, now, batch.run_id);
+        inserted = true;
+      } catch (const pqxx::unique_violation&) {
+        tx.exec("ROLLBACK TO SAVEPOINT bf_fresh");  // and upserted below
+      }
+      tx.exec("RELEASE SAVEPOINT bf_fresh");
+    }
+    if (!inserted) {
+      if (!remap_dids.empty()) {
+        // Another record may hold an id now confirmed for this one (the CRM merged or
+        // re-keyed them): the confirmation wins, the stale mapping forgets the id. Only
+        // ids new to their record are looked up, one index probe each: the probe is a
+        // LATERAL subquery the planner cannot flatten into a join, because during a first
+        // backfill id_mappings' statistics still say "empty" and a join was planned as a
+        // scan of every mapping per commit. The update touches only the stale mappings.
+        pqxx::result stale = tx.exec_params(
+            "SELECT h.warehouse_id FROM unnest($3::text[], $4::text[]) AS c(did, wid) "
+            "CROSS JOIN LATERAL (SELECT warehouse_id FROM " + s + ".id_mappings h "
+            "WHERE h.destination_system = $1 AND h.object_type = $2 AND h.destination_id = c.did "
+            "AND h.warehouse_id <> c.wid OFFSET 0) h",
+            dest, object, sql::TextArray(remap_dids), sql::TextArray(remap_wids));
+        std::vector<std::string> stale_wids;
+        for (const auto& row : stale) stale_wids.push_back(row[0].c_str());
+        if (!stale_wids.empty()) {
+          pqxx::result r = tx.exec_params(
+              "UPDATE " + s + ".id_mappings SET destination_id = NULL, updated_at = $1::timestamptz "
+              "WHERE destination_system = $2 AND object_type = $3 AND warehouse_id = ANY($4::text[])",
+              now, dest, object, sql::TextArray(stale_wids));
+          totals.remapped += static_cast<long long>(r.affected_rows());
+        }
+      }
+      tx.exec_params(mappings_insert +
+                         " ON CONFLICT (destination_system, object_type, warehouse_id) DO UPDATE SET "
+                         "destination_id = coalesce(EXCLUDED.destination_id, m.destination_id), "
+                         "sync_status = EXCLUDED.sync_status, "
+                         "last_synced_at = coalesce(EXCLUDED.last_synced_at, m.last_synced_at), "
+                         "updated_at = EXCLUDED.updated_at",
+                     now, dest, object);
+      if (any_delivered) {
+        tx.exec_params(state_insert +
+                           " ON CONFLICT (sync_name, warehouse_id) DO UPDATE SET "
+                           "row_hash = EXCLUDED.row_hash, field_values = EXCLUDED.field_values, "
+                           "delivered_at = EXCLUDED.delivered_at, run_id = EXCLUDED.run_id",
+                       sync_name, now, batch.run_id);
       }
     }
-    tx.exec_params(
-        "INSERT INTO " + s + ".id_mappings AS m (warehouse_id, destination_system, object_type, "
-        "destination_id, sync_status, last_synced_at, updated_at) "
-        "SELECT x.wid, $2, $3, CASE WHEN x.kind = 'delivered' THEN x.did END, "
-        "CASE WHEN x.kind = 'delivered' THEN 'success' ELSE 'failed' END, "
-        "CASE WHEN x.kind = 'delivered' THEN $1::timestamptz END, $1::timestamptz FROM " +
-            std::string(kInput) +
-            " ON CONFLICT (destination_system, object_type, warehouse_id) DO UPDATE SET "
-            "destination_id = coalesce(EXCLUDED.destination_id, m.destination_id), "
-            "sync_status = EXCLUDED.sync_status, "
-            "last_synced_at = coalesce(EXCLUDED.last_synced_at, m.last_synced_at), "
-            "updated_at = EXCLUDED.updated_at",
-        now, dest, object);
     if (any_delivered) {
-      tx.exec_params(
-          "INSERT INTO " + s + ".row_state (sync_name, warehouse_id, row_hash, field_values, "
-          "delivered_at, run_id) SELECT $1, x.wid, x.hash, x.vals, $2::timestamptz, $3 FROM " +
-              std::string(kInput) +
-              " WHERE x.kind = 'delivered' ON CONFLICT (sync_name, warehouse_id) DO UPDATE SET "
-              "row_hash = EXCLUDED.row_hash, field_values = EXCLUDED.field_values, "
-              "delivered_at = EXCLUDED.delivered_at, run_id = EXCLUDED.run_id",
-          sync_name, now, batch.run_id);
       tx.exec_params(change_log_sql, batch.run_id, sync_name, dest, now, false);
       // Rows in the retry queue are the exception: look them up from its side.
       tx.exec_params("DELETE FROM " + s + ".retry_queue r USING " + kInput +
