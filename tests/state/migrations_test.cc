@@ -48,6 +48,19 @@ TEST_F(MigrationsTest, IdMappingsIsUniqueOnTheSpecsKeys) {
   EXPECT_EQ(N("SELECT count(*) FROM bf_state.id_mappings"), 5);
 }
 
+// A run's log rows are found through a BRIN on run_id (the log is append-only).
+TEST_F(MigrationsTest, ChangeLogRunsAreFoundThroughABrin) {
+  EXPECT_EQ(Q("SELECT pg_get_indexdef('bf_state.change_log_by_run'::regclass)"),
+            "CREATE INDEX change_log_by_run ON bf_state.change_log USING brin (run_id)");
+  Q("INSERT INTO bf_state.change_log (run_id, sync_name, destination, warehouse_id, operation) "
+    "SELECT 1 + i / 20000, 's', 'd', i::text, 'create' FROM generate_series(0, 99999) AS i");
+  Q("ANALYZE bf_state.change_log");
+  EXPECT_EQ(N("SELECT count(*) FROM bf_state.change_log WHERE run_id = 3"), 20000);
+  const std::string plan =
+      Q("EXPLAIN (FORMAT JSON) SELECT count(*) FROM bf_state.change_log WHERE run_id = 3");
+  EXPECT_NE(plan.find("\"Index Name\": \"change_log_by_run\""), std::string::npos) << plan;
+}
+
 TEST_F(MigrationsTest, TwoSchemasHaveTheirOwnSalt) {
   ASSERT_TRUE(Migrate(*conn_, "other state").ok());
   auto a = LoadSalt(*conn_, kSchema);
