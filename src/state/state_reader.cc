@@ -62,7 +62,9 @@ Result<std::vector<ChangeEntry>> StateReader::RecentChanges(const std::string& s
         "SELECT id, run_id, sync_name, destination, warehouse_id, coalesce(destination_id, ''), "
         "operation, changed_fields::text, " + sql::EpochMicros("sent_at") + ", planned FROM " +
             QuoteIdent(schema_) + ".change_log WHERE ($1 = '' OR sync_name = $1) "
-            "ORDER BY sent_at DESC, id DESC LIMIT $2",
+            // Newest written first: a backward scan of the primary key stops after `limit`
+            // rows (ordered by sent_at, every dashboard refresh sorted the whole log).
+            "ORDER BY id DESC LIMIT $2",
         sync_name, limit);
     for (const auto& row : r) {
       ChangeEntry e;
