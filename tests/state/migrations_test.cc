@@ -48,8 +48,9 @@ TEST_F(MigrationsTest, IdMappingsIsUniqueOnTheSpecsKeys) {
   EXPECT_EQ(N("SELECT count(*) FROM bf_state.id_mappings"), 5);
 }
 
-// A run's log rows are found through a BRIN on run_id (the log is append-only).
-TEST_F(MigrationsTest, ChangeLogRunsAreFoundThroughABrin) {
+// A run's log rows are found through a BRIN on run_id (the log is append-only), a
+// record's history through a hash index on warehouse_id.
+TEST_F(MigrationsTest, ChangeLogIndexesFindARunAndARecord) {
   EXPECT_EQ(Q("SELECT pg_get_indexdef('bf_state.change_log_by_run'::regclass)"),
             "CREATE INDEX change_log_by_run ON bf_state.change_log USING brin (run_id)");
   Q("INSERT INTO bf_state.change_log (run_id, sync_name, destination, warehouse_id, operation) "
@@ -59,6 +60,15 @@ TEST_F(MigrationsTest, ChangeLogRunsAreFoundThroughABrin) {
   const std::string plan =
       Q("EXPLAIN (FORMAT JSON) SELECT count(*) FROM bf_state.change_log WHERE run_id = 3");
   EXPECT_NE(plan.find("\"Index Name\": \"change_log_by_run\""), std::string::npos) << plan;
+  // A record's history, with or without its sync, through the hash index.
+  EXPECT_EQ(Q("SELECT pg_get_indexdef('bf_state.change_log_by_record'::regclass)"),
+            "CREATE INDEX change_log_by_record ON bf_state.change_log USING hash (warehouse_id)");
+  EXPECT_EQ(N("SELECT count(*) FROM bf_state.change_log WHERE warehouse_id = '4242'"), 1);
+  const std::string history = Q(
+      "EXPLAIN (FORMAT JSON) SELECT * FROM bf_state.change_log WHERE warehouse_id = '4242' "
+      "AND sync_name = 's' ORDER BY sent_at DESC");
+  EXPECT_NE(history.find("\"Index Name\": \"change_log_by_record\""), std::string::npos)
+      << history;
 }
 
 TEST_F(MigrationsTest, TwoSchemasHaveTheirOwnSalt) {
