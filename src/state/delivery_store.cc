@@ -3,8 +3,6 @@
 #include <openssl/evp.h>
 
 #include <map>
-#include <pqxx/stream_to>
-#include <tuple>
 #include <unordered_map>
 
 #include "state/migrations.h"
@@ -16,20 +14,13 @@ namespace {
 
 // Every record of a commit is staged once, by COPY, in a session temp table; each
 // statement then reads it as `x`, so the rows are parsed once per commit rather than once
-// per statement, and a commit costs one round trip per table. Optional text columns are
-// staged as '' and read back as NULL.
+// per statement, and a commit costs one round trip per table. The change log, which is
+// only appended to, is written by a COPY of its own.
 const char* const kStaging = "pg_temp.bf_commit";
 const char* const kCreateStaging =
     "CREATE TEMP TABLE IF NOT EXISTS bf_commit (wid text, kind text, hash text, did text, "
-    "log_did text, op text, vals jsonb, changed text[], changed_vals jsonb, error text, "
-    "category text) ON COMMIT DELETE ROWS";
-const char* const kInput =
-    "(SELECT wid, kind, hash, NULLIF(did, '') AS did, NULLIF(log_did, '') AS log_did, "
-    "NULLIF(op, '') AS op, vals, changed, changed_vals, error, category "
-    "FROM pg_temp.bf_commit) AS x";
-using StagedRow = std::tuple<std::string, std::string, std::string, std::string, std::string,
-                             std::string, std::string, std::string, std::string, std::string,
-                             std::string>;
+    "vals jsonb, error text, category text) ON COMMIT DELETE ROWS";
+const char* const kInput = "pg_temp.bf_commit AS x";
 
 // `value` as a JSON string literal (the warehouse's text is valid UTF-8).
 void AppendJsonString(std::string* out, const std::string& value) {
@@ -51,17 +42,6 @@ void AppendJsonString(std::string* out, const std::string& value) {
           out->push_back(static_cast<char>(c));
         }
     }
-  }
-  out->push_back('"');
-}
-
-// `value` as an element of a text[] literal ({a,"b c"}): always quoted, so no value
-// (empty, NULL, or holding a comma or brace) can be misread.
-void AppendArrayElement(std::string* out, const std::string& value) {
-  out->push_back('"');
-  for (char c : value) {
-    if (c == '"' || c == '\\') out->push_back('\\');
-    out->push_back(c);
   }
   out->push_back('"');
 }
@@ -165,8 +145,9 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
   }
 
   CommitTotals totals;
-  std::vector<StagedRow> rows;
-  rows.reserve(records.size());
+  const std::string now = sql::Timestamp(batch.now);
+  const std::string run_id = std::to_string(batch.run_id);
+  sql::CopyText staged, logged;  // bf_commit's rows, change_log's rows
   bool any_delivered = false, any_failed = false;
   bool all_fresh = !batch.dry_run;  // no record of the group had state (see below)
   // Confirmed destination ids the record did not hold before, with its warehouse id: only
@@ -183,74 +164,61 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
     const bool delivered = o.kind == OutcomeKind::kDelivered;
     if (batch.dry_run && !delivered) continue;  // a plan only says what would be sent
     if (rec.previously_delivered || rec.destination_id) all_fresh = false;
-    StagedRow row;
-    auto& [wid, kind, hash, did, log_did, op, vals, changed, changed_vals, error, category] = row;
-    wid = rec.warehouse_id;
-    kind = KindName(o.kind);
-    hash = rec.row_hash;
-    vals = values_json(rec, all_fields);
-    changed = "{}";
-    changed_vals = "{}";
-    if (delivered) {
-      any_delivered = true;
-      ++totals.delivered;
-      const bool create = o.created || !rec.previously_delivered;
-      ++(create ? totals.created : totals.updated);
-      op = create ? "create" : "update";
-      if (!o.destination_id.empty() && last_of_did[o.destination_id] == i) {
-        did = o.destination_id;
-        if (rec.destination_id != o.destination_id) {
-          remap_dids.push_back(o.destination_id);
-          remap_wids.push_back(rec.warehouse_id);
-        }
-      } else if (!o.destination_id.empty()) {
-        ++totals.remapped;
-      }
-      if (!o.destination_id.empty()) log_did = o.destination_id;
-      else if (rec.destination_id) log_did = *rec.destination_id;
-      changed = "{";
-      std::vector<size_t> positions;
-      std::string unknown;  // changed fields the batch has no value for: null
-      for (const auto& f : rec.changed_fields) {
-        if (changed.size() > 1) changed.push_back(',');
-        AppendArrayElement(&changed, f);
-        auto it = field_index.find(f);
-        if (it != field_index.end()) {
-          positions.push_back(it->second);
-        } else {
-          unknown.push_back(',');
-          AppendJsonString(&unknown, f);
-          unknown += ":null";
-        }
-      }
-      changed.push_back('}');
-      changed_vals = values_json(rec, positions);
-      if (!unknown.empty())
-        changed_vals.insert(changed_vals.size() - 1, positions.empty() ? unknown.substr(1) : unknown);
-    } else {
+    staged.Text(rec.warehouse_id).Raw(KindName(o.kind)).Text(rec.row_hash);
+    if (!delivered) {
       any_failed = true;
       ++totals.failed;
-      error = o.reason;
-      category = o.category;
+      staged.Null().Text(values_json(rec, all_fields)).Text(o.reason).Text(o.category).EndRow();
+      continue;
     }
-    rows.push_back(std::move(row));
+    any_delivered = true;
+    ++totals.delivered;
+    const bool create = o.created || !rec.previously_delivered;
+    ++(create ? totals.created : totals.updated);
+    if (!o.destination_id.empty() && last_of_did[o.destination_id] == i) {
+      staged.Text(o.destination_id);
+      if (rec.destination_id != o.destination_id) {
+        remap_dids.push_back(o.destination_id);
+        remap_wids.push_back(rec.warehouse_id);
+      }
+    } else {
+      staged.Null();
+      if (!o.destination_id.empty()) ++totals.remapped;
+    }
+    staged.Text(values_json(rec, all_fields)).Null().Null().EndRow();
+
+    // The log: the changed fields and their values (PII hashed), null for a changed
+    // field the batch has no value for.
+    std::vector<size_t> positions;
+    std::string unknown;
+    for (const auto& f : rec.changed_fields) {
+      auto it = field_index.find(f);
+      if (it != field_index.end()) {
+        positions.push_back(it->second);
+      } else {
+        unknown.push_back(',');
+        AppendJsonString(&unknown, f);
+        unknown += ":null";
+      }
+    }
+    std::string changed_vals = values_json(rec, positions);
+    if (!unknown.empty())
+      changed_vals.insert(changed_vals.size() - 1, positions.empty() ? unknown.substr(1) : unknown);
+    logged.Raw(run_id.c_str()).Text(batch.sync->name).Text(batch.destination->name);
+    logged.Text(rec.warehouse_id);
+    if (!o.destination_id.empty()) logged.Text(o.destination_id);
+    else if (rec.destination_id) logged.Text(*rec.destination_id);
+    else logged.Null();
+    logged.Raw(create ? "create" : "update").Text(sql::TextArray(rec.changed_fields));
+    logged.Text(changed_vals).Text(now).Raw(batch.dry_run ? "t" : "f").EndRow();
   }
-  if (rows.empty()) return totals;
+  if (staged.empty()) return totals;
 
   const std::string s = QuoteIdent(schema_);
-  const std::string now = sql::Timestamp(batch.now);
   const std::string& dest = batch.destination->name;
   const std::string& object = batch.sync->object;
   const std::string& sync_name = batch.sync->name;
   const RetryConfig& retry = batch.destination->retry;
-
-  const std::string change_log_sql =
-      "INSERT INTO " + s +
-      ".change_log (run_id, sync_name, destination, warehouse_id, destination_id, operation, "
-      "changed_fields, field_values, sent_at, planned) "
-      "SELECT $1, $2, $3, x.wid, x.log_did, x.op, x.changed, "
-      "x.changed_vals, $4::timestamptz, $5 FROM " + std::string(kInput) +
-      " WHERE x.kind = 'delivered'";
 
   // Each record's mapping, and the delivered records' state, as plain inserts; upserts
   // add an ON CONFLICT clause.
@@ -271,18 +239,11 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       tx.exec("SET LOCAL client_min_messages = warning");
       tx.exec(kCreateStaging);
     }
-    {
-      pqxx::stream_to copy(tx, kStaging,
-                           std::vector<std::string>{"wid", "kind", "hash", "did", "log_did", "op",
-                                                    "vals", "changed", "changed_vals", "error",
-                                                    "category"});
-      for (const StagedRow& row : rows) copy << row;
-      copy.complete();
-    }
-    if (batch.dry_run) {
-      tx.exec_params(change_log_sql, batch.run_id, sync_name, dest, now, true);
-      return;
-    }
+    logged.CopyInto(tx, s + ".change_log",
+                    {"run_id", "sync_name", "destination", "warehouse_id", "destination_id",
+                     "operation", "changed_fields", "field_values", "sent_at", "planned"});
+    if (batch.dry_run) return;  // a plan writes the log alone
+    staged.CopyInto(tx, kStaging, {"wid", "kind", "hash", "did", "vals", "error", "category"});
     // A group of records none of which had state (a first backfill, new rows) is
     // inserted plainly: an upsert probes each unique index before inserting, and the
     // remap probes every new destination id, which a first backfill of 1M rows paid
@@ -341,7 +302,6 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       }
     }
     if (any_delivered) {
-      tx.exec_params(change_log_sql, batch.run_id, sync_name, dest, now, false);
       // Rows in the retry queue are the exception: look them up from its side.
       tx.exec_params("DELETE FROM " + s + ".retry_queue r USING " + kInput +
                          " WHERE x.kind = 'delivered' AND r.sync_name = $1 AND r.warehouse_id = x.wid",

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
 namespace backflow::sql {
 
@@ -44,6 +45,58 @@ std::string TextArray(const std::vector<std::string>& values) {
   }
   out += '}';
   return out;
+}
+
+void CopyText::Separate() {
+  if (row_open_) text_.push_back('\t');
+  row_open_ = true;
+}
+
+CopyText& CopyText::Text(const std::string& value) {
+  Separate();
+  for (char c : value) {
+    switch (c) {
+      case '\\': text_ += "\\\\"; break;
+      case '\t': text_ += "\\t"; break;
+      case '\n': text_ += "\\n"; break;
+      case '\r': text_ += "\\r"; break;
+      default: text_.push_back(c);
+    }
+  }
+  return *this;
+}
+
+CopyText& CopyText::Null() {
+  Separate();
+  text_ += "\\N";
+  return *this;
+}
+
+CopyText& CopyText::Raw(const char* value) {
+  Separate();
+  text_ += value;
+  return *this;
+}
+
+void CopyText::EndRow() {
+  text_.push_back('\n');
+  row_open_ = false;
+}
+
+void CopyText::CopyInto(pqxx::transaction_base& tx, const std::string& table,
+                        const std::vector<std::string>& columns) {
+  if (text_.empty()) return;
+  text_.pop_back();  // write_raw_line ends the last row itself
+  // libpqxx 6 sends text already in COPY's format only through tablewriter (stream_to
+  // keeps write_raw_line private); it is deprecated in favour of stream_to, whose
+  // per-field escaping this buffer exists to avoid.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter copy(tx, table, columns.begin(), columns.end());
+#pragma GCC diagnostic pop
+  copy.write_raw_line(text_);
+  copy.complete();
+  text_.clear();
 }
 
 std::vector<std::string> ParseTextArray(const std::string& literal) {

@@ -13,6 +13,7 @@
 
 namespace pqxx {
 class row;
+class transaction_base;
 }
 
 namespace backflow::sql {
@@ -27,6 +28,25 @@ std::string EpochMicros(const std::string& column);
 std::string TextArray(const std::vector<std::string>& values);
 // Parses a text[] rendering ({a,"b c"}) as Postgres prints it.
 std::vector<std::string> ParseTextArray(const std::string& literal);
+
+// Rows in COPY's text format, built field by field and copied into a table in one
+// piece: one buffer per COPY instead of a string per field and a message per row.
+class CopyText {
+ public:
+  CopyText& Text(const std::string& value);  // escaped for COPY (\\, \t, \n, \r)
+  CopyText& Null();                          // \N
+  CopyText& Raw(const char* value);          // REQUIRES: nothing to escape
+  void EndRow();
+  bool empty() const { return text_.empty(); }
+  // COPY table (columns) FROM STDIN with every row ended so far; empties the buffer.
+  void CopyInto(pqxx::transaction_base& tx, const std::string& table,
+                const std::vector<std::string>& columns);
+
+ private:
+  void Separate();
+  std::string text_;
+  bool row_open_ = false;
+};
 
 // The sync_runs columns RunFromRow expects, in order, qualified by `alias` (may be empty).
 std::string RunColumns(const std::string& alias = "");
