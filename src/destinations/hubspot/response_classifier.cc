@@ -181,11 +181,29 @@ BatchResult ClassifyResults(const RecordBatch& batch, const json& body) {
   return r;
 }
 
+// Parses an answer keeping, of each entry of "results", only what ClassifyResults reads
+// (id, new, and the id property among its properties). A batch upsert echoes every record
+// whole, with every property and timestamps: kept, they were most of a HubSpot sync's
+// memory allocations.
+json ParseAnswer(const std::string& text, const std::string& id_property) {
+  std::string top_key;  // the member of the answer being parsed
+  auto keep = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event != json::parse_event_t::key) return true;
+    const std::string& key = parsed.get_ref<const std::string&>();
+    if (depth == 1) top_key = key;
+    if (top_key != "results") return true;
+    if (depth == 3) return key == "id" || key == "new" || key == "properties";
+    if (depth == 4) return key == id_property;  // inside a result's properties
+    return true;
+  };
+  return json::parse(text, keep, /*allow_exceptions=*/false);
+}
+
 }  // namespace
 
 BatchResult ClassifyBatchWrite(const RecordBatch& batch, const HttpResponse& response) {
   if (response.error != TransportError::kNone) return ClassifyCommonFailure(response);
-  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  const json body = ParseAnswer(response.body, batch.sync ? batch.sync->id_property.value_or("") : "");
   const int code = response.status;
   if (code == 200 || code == 201 || code == 207) {
     if (!body.is_object() || !body.contains("results"))
