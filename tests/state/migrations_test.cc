@@ -71,6 +71,15 @@ TEST_F(MigrationsTest, ChangeLogIndexesFindARunAndARecord) {
       << history;
 }
 
+// State and mappings leave room on each page for the next run's versions (HOT updates).
+TEST_F(MigrationsTest, StateTablesLeaveRoomForUpdates) {
+  for (const char* table : {"row_state", "id_mappings"})
+    EXPECT_EQ(Q(std::string("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = "
+                            "'bf_state.") + table + "'::regclass"),
+              "fillfactor=90")
+        << table;
+}
+
 TEST_F(MigrationsTest, TwoSchemasHaveTheirOwnSalt) {
   ASSERT_TRUE(Migrate(*conn_, "other state").ok());
   auto a = LoadSalt(*conn_, kSchema);
