@@ -1,6 +1,9 @@
 #include "app/run_guards.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace backflow {
@@ -13,6 +16,21 @@ std::string Pct(double share) {
 }
 
 }  // namespace
+
+long long DeliveredRowsNeeded(const SyncConfig& sync, const DeltaSummary& s) {
+  constexpr long long kAll = std::numeric_limits<long long>::max();
+  // part / delivered > max_share fails only while delivered <= part / max_share.
+  auto needed = [](long long part, double max_share) -> long long {
+    if (part <= 0) return 1;
+    if (!(max_share > 0)) return kAll;  // any part fails: the message quotes the count
+    const double bound = std::floor(static_cast<double>(part) / max_share) + 1;
+    return bound >= 9e18 ? kAll : static_cast<long long>(bound);
+  };
+  long long n = needed(s.rows_changed_delivered, sync.max_change_share);
+  if (sync.on_delete == OnDelete::kDelete)
+    n = std::max(n, needed(s.rows_deleted, sync.max_delete_share));
+  return n;
+}
 
 std::optional<std::string> GuardDelta(const SyncConfig& sync, const DeltaSummary& s) {
   if (s.null_keys > 0)

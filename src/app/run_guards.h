@@ -18,6 +18,11 @@ namespace backflow {
 // max_delete_share), or nullopt.
 std::optional<std::string> GuardDelta(const SyncConfig& sync, const DeltaSummary& summary);
 
+// How many of the rows already delivered GuardDelta needs counted to decide on
+// `summary`: with at least this many, no share it checks can exceed its maximum, and
+// below it the count is exact (so is any message that quotes it).
+long long DeliveredRowsNeeded(const SyncConfig& sync, const DeltaSummary& summary);
+
 // Why `rejected` rows out of the run's changed rows exceed contract.max_invalid.
 std::optional<std::string> GuardRejections(const SyncConfig& sync, const DeltaSummary& summary,
                                            long long rejected);

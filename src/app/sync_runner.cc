@@ -185,6 +185,12 @@ RunReport Run::Execute() {
   dopt.sample = options_.sample ? options_.sample : sync_.sample;
   dopt.retry_only = options_.kind == "retry";
   dopt.with_deletes = sync_.on_delete == OnDelete::kDelete && dest_->MaxDeleteRecords() > 0;
+  // The delivered rows are counted as far as the guards and the statistics refresh
+  // below need (a refresh follows a run that wrote a tenth of the state, so up to nine
+  // times the rows changed).
+  dopt.delivered_rows_needed = [this](const DeltaSummary& s) {
+    return std::max(DeliveredRowsNeeded(sync_, s), 9 * s.rows_changed + 1);
+  };
   auto read_conn = PgConnection::Open(rt_->config().warehouse.dsn);
   if (!read_conn.ok()) return Finish(read_conn.status());
   auto reader_or = DeltaReader::Open(std::move(read_conn).value(), sync_, sync_.destination,

@@ -1,5 +1,6 @@
 #include "planner/delta.h"
 
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -65,8 +66,13 @@ class PgDeltaReader final : public DeltaReader {
       }
       // The guards' denominator, a scan of the sync's state: a run with nothing to send
       // or delete (the common case for a frequent schedule) does not need it.
-      if (summary_.rows_changed > 0 || summary_.rows_deleted > 0)
-        summary_.previously_delivered = AsCount(tx_->exec(sql_.count_delivered)[0][0]);
+      if (summary_.rows_changed > 0 || summary_.rows_deleted > 0) {
+        const long long needed = options_.delivered_rows_needed
+                                     ? options_.delivered_rows_needed(summary_)
+                                     : std::numeric_limits<long long>::max();
+        summary_.previously_delivered =
+            AsCount(tx_->exec_params(sql_.count_delivered, needed)[0][0]);
+      }
     } catch (...) {
       return ModelError(StatusFromPgException("work out the delta of sync " + sync_name_));
     }

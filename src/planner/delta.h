@@ -30,6 +30,8 @@
 
 namespace backflow {
 
+struct DeltaSummary;
+
 struct DeltaOptions {
   bool full = false;              // --full: ignore stored hashes and retry holds; every
                                   // (valid, consented, sampled) row is "changed"
@@ -44,6 +46,11 @@ struct DeltaOptions {
   // changed_fields compares hashes. Without a hasher they compare as plain text.
   std::set<std::string> pii_fields;
   std::function<std::string(const std::string&)> pii_hasher;
+  // How many of the sync's delivered rows the caller needs counted, given the summary's
+  // other counts: previously_delivered stops there (a frequent run that changed a few
+  // rows need not read all of a large sync's state to know its guards pass). Unset:
+  // counted in full.
+  std::function<long long(const DeltaSummary&)> delivered_rows_needed;
 };
 
 struct DeltaSummary {
@@ -62,7 +69,8 @@ struct DeltaSummary {
   long long duplicate_keys = 0;   // primary-key values that occur more than once (block)
   long long previously_delivered = 0;  // rows with a confirmed delivery for this sync; only
                                        // counted when rows changed or left the model (the
-                                       // guards' denominator), else 0
+                                       // guards' denominator), else 0; at most
+                                       // options.delivered_rows_needed (exact below it)
   long long rows_changed_delivered = 0;  // changed rows that were delivered before (updates):
                                          // the numerator of max_change_share
   long long rows_deleted = 0;     // with_deletes: delivered rows no longer in the model
@@ -77,7 +85,7 @@ struct DeltaSql {
   std::string fill;          // CREATE TEMP TABLE bf_delta ... AS the changed rows
   std::string stream;        // SELECT ... FROM bf_delta ORDER BY warehouse_id
   std::string deletes;       // with_deletes: SELECT warehouse_id, destination_id of left rows
-  std::string count_delivered;  // SELECT count(*) of the sync's row_state
+  std::string count_delivered;  // SELECT count(*) of the sync's row_state, LIMIT $1 rows
 };
 // key_unique: the model is a table with a unique index on exactly the primary key, so no
 // key can occur twice and the duplicate-key count (a sort of every row) is skipped.

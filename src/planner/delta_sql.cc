@@ -231,8 +231,8 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
   const std::string classified = Classified(sync, n, options, key_unique, cursor);
   out.count = Count(classified, key_unique);
   out.fill = Fill(sync, n, classified);
-  out.count_delivered =
-      "SELECT count(*) FROM " + n.state + ".row_state WHERE sync_name = " + n.sync;
+  out.count_delivered = "SELECT count(*) FROM (SELECT 1 FROM " + n.state +
+                        ".row_state WHERE sync_name = " + n.sync + " LIMIT $1) AS d";
   out.stream = "SELECT warehouse_id, row_hash, destination_id, previously_delivered" +
                ColumnList("c", nf);
   for (size_t i = 0; i < nf; ++i)

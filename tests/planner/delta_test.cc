@@ -64,6 +64,13 @@ TEST_F(DeltaTest, ChangingKRowsSendsExactlyThoseWithTheirChangedFields) {
   EXPECT_EQ(reader->summary().rows_unchanged, 7);
   EXPECT_EQ(reader->summary().rows_changed_delivered, 3);
   EXPECT_EQ(reader->summary().previously_delivered, 10);
+  // Counted only as far as the caller needs, given the other counts.
+  DeltaOptions bounded;
+  bounded.delivered_rows_needed = [](const DeltaSummary& s) { return s.rows_changed + 1; };
+  auto stopped = Open(bounded);
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->summary().previously_delivered, 4);
+  stopped.reset();
   auto records = ReadAll(*reader);
   ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(records[0].warehouse_id, "2");
