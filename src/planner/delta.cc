@@ -46,6 +46,9 @@ class PgDeltaReader final : public DeltaReader {
       // read once. The rows a worker hands on are narrow (verdicts, or the changed rows
       // alone): a tenth of the default cost per row handed on lets the planner use them.
       tx_->exec("SET LOCAL parallel_tuple_cost = 0.01");
+      // The delta's expressions are cheap to interpret; compiling them cost each parallel
+      // worker of each pass about 0.1 s (a 1%-changed 1M-row hash run: 3.4 s -> 3.2 s).
+      tx_->exec("SET LOCAL jit = off");
       const pqxx::row row = tx_->exec(sql_.count)[0];
       summary_.rows_read = AsCount(row["rows_read"]);
       summary_.rows_changed = AsCount(row["rows_changed"]);
