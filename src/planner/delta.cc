@@ -61,7 +61,13 @@ class PgDeltaReader final : public DeltaReader {
       summary_.duplicate_keys = AsCount(row["duplicate_keys"]);
       summary_.rows_bad_key = AsCount(row["rows_bad_key"]);
       if (!row["new_cursor"].is_null()) summary_.new_cursor = row["new_cursor"].c_str();
-      tx_->exec(summary_.rows_changed > 0 ? sql_.fill : sql_.create_temp);
+      // A few changed rows are found again by their keys, which the count returned.
+      if (summary_.rows_changed > 0 && !row["changed_keys"].is_null()) {
+        tx_->exec(sql_.create_temp);
+        tx_->exec_params(sql_.fill_by_keys, std::string(row["changed_keys"].c_str()));
+      } else {
+        tx_->exec(summary_.rows_changed > 0 ? sql_.fill : sql_.create_temp);
+      }
       if (options_.with_deletes) {
         pqxx::result d =
             tx_->exec("CREATE TEMP TABLE bf_deleted ON COMMIT DROP AS " + sql_.deletes);

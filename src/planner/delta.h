@@ -51,6 +51,10 @@ struct DeltaOptions {
   // rows need not read all of a large sync's state to know its guards pass). Unset:
   // counted in full.
   std::function<long long(const DeltaSummary&)> delivered_rows_needed;
+  // A delta of at most this many changed rows is found again by its keys (the count
+  // returns them; an index probe each in a table model) instead of by classifying every
+  // model row a second time.
+  long long fill_by_keys_max = 50000;
 };
 
 struct DeltaSummary {
@@ -83,6 +87,7 @@ struct DeltaSql {
   std::string create_temp;   // CREATE TEMP TABLE bf_delta ... (no data): nothing changed
   std::string count;         // SELECT ...: one row, the DeltaSummary columns
   std::string fill;          // CREATE TEMP TABLE bf_delta ... AS the changed rows
+  std::string fill_by_keys;  // INSERT INTO bf_delta the changed rows whose key is in $1
   std::string stream;        // SELECT ... FROM bf_delta ORDER BY warehouse_id
   std::string deletes;       // with_deletes: SELECT warehouse_id, destination_id of left rows
   std::string count_delivered;  // SELECT count(*) of the sync's row_state, LIMIT $1 rows

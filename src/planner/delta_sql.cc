@@ -180,7 +180,7 @@ std::string Classified(const SyncConfig& sync, const Names& n, const DeltaOption
 // OFFSET 0 (flattened, every FILTER below would compute it, and the row hash in it,
 // again); the subquery is still one plan that parallel workers can run, handing the
 // aggregate only the verdicts.
-std::string Count(const std::string& classified, bool key_unique) {
+std::string Count(const std::string& classified, bool key_unique, long long fill_by_keys_max) {
   return classified +
          "SELECT count(*) AS rows_read,\n"
          "  count(*) FILTER (WHERE verdict = 'changed') AS rows_changed,\n"
@@ -195,16 +195,22 @@ std::string Count(const std::string& classified, bool key_unique) {
                                           "'duplicate_key')")) +
          " AS duplicate_keys,\n"
          "  count(*) FILTER (WHERE verdict IN ('null_key', 'duplicate_key')) AS rows_bad_key,\n"
-         "  max(ua)::text AS new_cursor\n"
-         "FROM (SELECT verdict, delivered, ua" + (key_unique ? "" : ", warehouse_id") +
-         " FROM classified OFFSET 0) AS v";
+         "  max(ua)::text AS new_cursor,\n"
+         "  CASE WHEN count(*) FILTER (WHERE verdict = 'changed') <= " +
+         std::to_string(fill_by_keys_max) +
+         " THEN (array_agg(k) FILTER (WHERE verdict = 'changed'))::text END AS changed_keys\n"
+         "FROM (SELECT verdict, delivered, ua, k" +
+         (key_unique ? "" : ", warehouse_id") + " FROM classified OFFSET 0) AS v";
 }
 
 // The changed rows, with what the stream needs: the hash (computed again for these rows
-// only), the destination id and the delivered values.
-std::string Fill(const SyncConfig& sync, const Names& n, const std::string& classified) {
+// only), the destination id and the delivered values. by_keys: into bf_delta, only the
+// rows whose key is in $1 (the count's changed_keys; the parameter takes the key's type).
+std::string Fill(const SyncConfig& sync, const Names& n, const std::string& classified,
+                 bool by_keys) {
   const size_t nf = sync.fields.size();
-  return "CREATE TEMP TABLE bf_delta ON COMMIT DROP AS\n" + classified +
+  return (by_keys ? "INSERT INTO bf_delta\n" : "CREATE TEMP TABLE bf_delta ON COMMIT DROP AS\n") +
+         classified +
          "SELECT c.warehouse_id, c.k, " + RowHash(sync, "c.") + " AS row_hash" +
          ColumnList("c", nf, "c.") +
          ", im.destination_id, c.prev, c.delivered AS previously_delivered\n"
@@ -212,7 +218,7 @@ std::string Fill(const SyncConfig& sync, const Names& n, const std::string& clas
          "LEFT JOIN " + n.state + ".id_mappings im ON im.destination_system = " +
          n.destination + " AND im.object_type = " + n.object +
          " AND im.warehouse_id = c.warehouse_id\n"
-         "WHERE c.verdict = 'changed'";
+         "WHERE c.verdict = 'changed'" + (by_keys ? " AND c.k = ANY($1)" : "");
 }
 
 }  // namespace
@@ -229,8 +235,9 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
                     ", NULL::text AS destination_id, NULL::jsonb AS prev,"
                     " false AS previously_delivered\nFROM " + n.model + " AS m WITH NO DATA";
   const std::string classified = Classified(sync, n, options, key_unique, cursor);
-  out.count = Count(classified, key_unique);
-  out.fill = Fill(sync, n, classified);
+  out.count = Count(classified, key_unique, options.fill_by_keys_max);
+  out.fill = Fill(sync, n, classified, /*by_keys=*/false);
+  out.fill_by_keys = Fill(sync, n, classified, /*by_keys=*/true);
   out.count_delivered = "SELECT count(*) FROM (SELECT 1 FROM " + n.state +
                         ".row_state WHERE sync_name = " + n.sync + " LIMIT $1) AS d";
   out.stream = "SELECT warehouse_id, row_hash, destination_id, previously_delivered" +

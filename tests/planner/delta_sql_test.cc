@@ -40,6 +40,10 @@ TEST(DeltaSqlTest, HashStrategyShape) {
   EXPECT_TRUE(Has(fill, "md5('Email,Lead_Score__c' || row(c.c0, c.c1)::text) AS row_hash"));
   EXPECT_TRUE(Has(fill, "im.destination_system = 'sfdc' AND im.object_type = 'Lead'"));
   EXPECT_TRUE(Has(fill, "WHERE c.verdict = 'changed'"));
+  // A small delta: the count returns its keys, and the rows are found again by them.
+  EXPECT_TRUE(Has(f, "<= 50000 THEN (array_agg(k) FILTER (WHERE verdict = 'changed'))::text"));
+  EXPECT_TRUE(Has(sql.fill_by_keys, "INSERT INTO bf_delta\nWITH src AS"));
+  EXPECT_TRUE(Has(sql.fill_by_keys, "WHERE c.verdict = 'changed' AND c.k = ANY($1)"));
   // One statement each: no separators.
   EXPECT_FALSE(Has(f, ";"));
   EXPECT_FALSE(Has(fill, ";"));

@@ -184,5 +184,36 @@ TEST_F(DeltaTest, ModelSqlWorksAndTempTablesGoWithTheReader) {
   EXPECT_EQ(second->summary().rows_changed, 2);
 }
 
+// The changed rows are found again by their keys when few, by classifying every row
+// again otherwise: the same records either way.
+TEST_F(DeltaTest, FillingByKeysOrByClassifyingGivesTheSameRecords) {
+  AddLeads(1, 40);
+  DeliverAll();
+  db_.Exec("UPDATE analytics.leads SET score = score + 1 WHERE id % 3 = 0");
+  AddLeads(41, 45);
+  DeltaOptions by_keys, by_classifying;
+  by_classifying.fill_by_keys_max = 0;
+  auto a = Open(by_keys);
+  ASSERT_TRUE(a);
+  const std::vector<Record> keyed = ReadAll(*a);
+  a.reset();
+  auto b = Open(by_classifying);
+  ASSERT_TRUE(b);
+  const std::vector<Record> classified = ReadAll(*b);
+  ASSERT_EQ(keyed.size(), 18u);  // 13 changed, 5 new
+  ASSERT_EQ(classified.size(), keyed.size());
+  for (size_t i = 0; i < keyed.size(); ++i) {
+    EXPECT_EQ(keyed[i].warehouse_id, classified[i].warehouse_id);
+    EXPECT_EQ(keyed[i].row_hash, classified[i].row_hash);
+    EXPECT_EQ(keyed[i].destination_id, classified[i].destination_id);
+    EXPECT_EQ(keyed[i].previously_delivered, classified[i].previously_delivered);
+    EXPECT_EQ(keyed[i].changed_fields, classified[i].changed_fields);
+    EXPECT_EQ(keyed[i].previous_values, classified[i].previous_values);
+    ASSERT_EQ(keyed[i].values.size(), classified[i].values.size());
+    for (size_t j = 0; j < keyed[i].values.size(); ++j)
+      EXPECT_EQ(keyed[i].values[j].text, classified[i].values[j].text);
+  }
+}
+
 }  // namespace
 }  // namespace backflow
