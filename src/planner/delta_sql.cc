@@ -60,6 +60,10 @@ Names NamesOf(const SyncConfig& sync, const std::string& destination_system,
                sync.ModelRelation(), "m." + QuoteIdent(sync.primary_key)};
 }
 
+// The model's key as the state tables' text: compared bytewise, as their key columns are
+// (explicit, so a key column with a collation of its own cannot clash with theirs).
+std::string WarehouseId(const Names& n) { return "(" + n.pk + "::text COLLATE \"C\")"; }
+
 std::string MappedColumns(const SyncConfig& sync) {
   std::string out;
   for (size_t i = 0; i < sync.fields.size(); ++i)
@@ -103,7 +107,7 @@ std::string Classified(const SyncConfig& sync, const Names& n, const DeltaOption
   const std::string ua = by_updated_at ? "m." + QuoteIdent(*sync.updated_at_column) : "";
   const std::string now = options.now ? TimestampLiteral(*options.now) : "now()";
 
-  std::string cols = n.pk + "::text AS warehouse_id, " + n.pk + " AS k" + MappedColumns(sync);
+  std::string cols = WarehouseId(n) + " AS warehouse_id, " + n.pk + " AS k" + MappedColumns(sync);
   cols += sync.consent_column
               ? ", (m." + QuoteIdent(*sync.consent_column) + ") IS TRUE AS consented"
               : ", true AS consented";
@@ -229,8 +233,8 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
   const Names n = NamesOf(sync, destination_system, state_schema);
   const size_t nf = sync.fields.size();
   DeltaSql out;
-  out.create_temp = "CREATE TEMP TABLE bf_delta ON COMMIT DROP AS\nSELECT " + n.pk +
-                    "::text AS warehouse_id, " + n.pk + " AS k, NULL::text AS row_hash" +
+  out.create_temp = "CREATE TEMP TABLE bf_delta ON COMMIT DROP AS\nSELECT " + WarehouseId(n) +
+                    " AS warehouse_id, " + n.pk + " AS k, NULL::text AS row_hash" +
                     MappedColumns(sync) +
                     ", NULL::text AS destination_id, NULL::jsonb AS prev,"
                     " false AS previously_delivered\nFROM " + n.model + " AS m WITH NO DATA";
@@ -251,7 +255,7 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
                 ".id_mappings im ON im.destination_system = " + n.destination +
                 " AND im.object_type = " + n.object + " AND im.warehouse_id = rs.warehouse_id\n" +
                 "WHERE rs.sync_name = " + n.sync + " AND NOT EXISTS (SELECT 1 FROM " + n.model +
-                " AS m WHERE " + n.pk + "::text = rs.warehouse_id)\nORDER BY rs.warehouse_id";
+                " AS m WHERE " + WarehouseId(n) + " = rs.warehouse_id)\nORDER BY rs.warehouse_id";
   return out;
 }
 

@@ -215,5 +215,31 @@ TEST_F(DeltaTest, FillingByKeysOrByClassifyingGivesTheSameRecords) {
   }
 }
 
+// The state's key columns compare bytewise; a model key with a collation of its own
+// (here POSIX, a different one) is compared with them all the same.
+TEST_F(DeltaTest, AKeyWithItsOwnCollationIsComparedWithTheState) {
+  db_.Exec("CREATE TABLE analytics.codes (code text COLLATE \"POSIX\" PRIMARY KEY, email text,"
+           " score int); INSERT INTO analytics.codes VALUES ('b', 'b@x.io', 1), ('a', 'a@x.io', 2)");
+  sync_.model_table = "analytics.codes";
+  sync_.primary_key = "code";
+  DeltaOptions with_deletes;
+  with_deletes.with_deletes = true;
+  DeliverAll();
+  db_.Exec("UPDATE analytics.codes SET score = 3 WHERE code = 'a'; "
+           "DELETE FROM analytics.codes WHERE code = 'b'");
+  auto reader = Open(with_deletes);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->summary().rows_changed, 1);
+  EXPECT_EQ(reader->summary().rows_deleted, 1);
+  const std::vector<Record> records = ReadAll(*reader);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].warehouse_id, "a");
+  EXPECT_TRUE(records[0].previously_delivered);
+  EXPECT_EQ(db_.Scalar("SELECT collation_name FROM information_schema.columns WHERE "
+                       "table_schema = 'backflow' AND table_name = 'row_state' AND "
+                       "column_name = 'warehouse_id'"),
+            "C");
+}
+
 }  // namespace
 }  // namespace backflow
