@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <map>
+#include <string_view>
 #include <unordered_map>
 
 #include "state/migrations.h"
@@ -22,11 +23,17 @@ const char* const kCreateStaging =
     "vals jsonb, error text, category text) ON COMMIT DELETE ROWS";
 const char* const kInput = "pg_temp.bf_commit AS x";
 
-// `value` as a JSON string literal (the warehouse's text is valid UTF-8).
+// `value` as a JSON string literal (the warehouse's text is valid UTF-8). Runs of
+// characters that need no escape are appended whole.
 void AppendJsonString(std::string* out, const std::string& value) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (unsigned char c : value) {
+  size_t plain = 0;  // start of the current run
+  for (size_t i = 0; i < value.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(value, plain, i - plain);
+    plain = i + 1;
     switch (c) {
       case '"': *out += "\\\""; break;
       case '\\': *out += "\\\\"; break;
@@ -34,15 +41,12 @@ void AppendJsonString(std::string* out, const std::string& value) {
       case '\r': *out += "\\r"; break;
       case '\t': *out += "\\t"; break;
       default:
-        if (c < 0x20) {
-          *out += "\\u00";
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xf]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
+        *out += "\\u00";
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xf]);
     }
   }
+  out->append(value, plain, std::string::npos);
   out->push_back('"');
 }
 
@@ -109,8 +113,12 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
     return Status::InvalidArgument("CommitBatch: a sync batch needs its outcomes");
 
   const std::set<std::string> pii = PiiFields(*batch.sync);
+  std::vector<bool> pii_at(fields.size());
   std::unordered_map<std::string, size_t> field_index;
-  for (size_t j = 0; j < fields.size(); ++j) field_index[fields[j]] = j;
+  for (size_t j = 0; j < fields.size(); ++j) {
+    field_index[fields[j]] = j;
+    pii_at[j] = pii.count(fields[j]) > 0;
+  }
   // {"field": "value" | null, ...} for the given value positions.
   auto values_json = [&](const Record& rec, const std::vector<size_t>& positions) {
     std::string out = "{";
@@ -120,8 +128,7 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
       AppendJsonString(&out, fields[j]);
       out.push_back(':');
       if (j >= rec.values.size() || rec.values[j].is_null()) out += "null";
-      else AppendJsonString(&out, pii.count(fields[j]) ? HashPii(rec.values[j].text)
-                                                       : rec.values[j].text);
+      else AppendJsonString(&out, pii_at[j] ? HashPii(rec.values[j].text) : rec.values[j].text);
     }
     out.push_back('}');
     return out;
@@ -132,15 +139,22 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
   // A warehouse_id occurs once per statement (ON CONFLICT cannot touch a row twice): the
   // last occurrence wins. A destination_id confirmed for two records of the batch (the
   // CRM merged them) stays with the last one.
-  std::unordered_map<std::string, size_t> last_of_wid, last_of_did;
-  auto outcome_of = [&](size_t i) {
-    return batch.outcomes ? (*batch.outcomes)[i] : RecordOutcome{};
+  // (The maps' keys are views of the batch's own strings.)
+  std::vector<bool> last(records.size());  // the record is its warehouse_id's last occurrence
+  {
+    std::unordered_map<std::string_view, size_t> last_of_wid;
+    last_of_wid.reserve(records.size());
+    for (size_t i = 0; i < records.size(); ++i) last_of_wid[records[i].warehouse_id] = i;
+    for (const auto& [wid, i] : last_of_wid) last[i] = true;
+  }
+  static const RecordOutcome kPlanned{};  // a plan's records: delivered, as it would be
+  auto outcome_of = [&](size_t i) -> const RecordOutcome& {
+    return batch.outcomes ? (*batch.outcomes)[i] : kPlanned;
   };
-  for (size_t i = 0; i < records.size(); ++i) last_of_wid[records[i].warehouse_id] = i;
+  std::unordered_map<std::string_view, size_t> last_of_did;
   for (size_t i = 0; i < records.size(); ++i) {
-    if (last_of_wid[records[i].warehouse_id] != i) continue;
-    RecordOutcome o = outcome_of(i);
-    if (o.kind == OutcomeKind::kDelivered && !o.destination_id.empty())
+    const RecordOutcome& o = outcome_of(i);
+    if (last[i] && o.kind == OutcomeKind::kDelivered && !o.destination_id.empty())
       last_of_did[o.destination_id] = i;
   }
 
@@ -155,8 +169,8 @@ Result<CommitTotals> DeliveryStore::CommitBatch(const BatchCommit& batch) {
   std::vector<std::string> remap_dids, remap_wids;
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& rec = records[i];
-    const RecordOutcome o = outcome_of(i);
-    if (last_of_wid[rec.warehouse_id] != i) continue;
+    const RecordOutcome& o = outcome_of(i);
+    if (!last[i]) continue;
     if (o.kind == OutcomeKind::kSkipped) {
       ++totals.skipped;
       continue;

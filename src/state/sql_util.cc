@@ -54,15 +54,15 @@ void CopyText::Separate() {
 
 CopyText& CopyText::Text(const std::string& value) {
   Separate();
-  for (char c : value) {
-    switch (c) {
-      case '\\': text_ += "\\\\"; break;
-      case '\t': text_ += "\\t"; break;
-      case '\n': text_ += "\\n"; break;
-      case '\r': text_ += "\\r"; break;
-      default: text_.push_back(c);
-    }
+  size_t plain = 0;  // runs of characters that need no escape are appended whole
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '\\' && c != '\t' && c != '\n' && c != '\r') continue;
+    text_.append(value, plain, i - plain);
+    plain = i + 1;
+    text_ += c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : "\\r";
   }
+  text_.append(value, plain, std::string::npos);
   return *this;
 }
 
