@@ -140,8 +140,11 @@ Status DestinationChannel::Impl::SendWithinLimits(const HttpRequest& request, Ca
       call->paused = true;
       return Paused();
     }
-    limiter.Sent(booked);  // the window counts from the real send, however late it woke
+    // The window counts from the real send, however late it woke, and then from the
+    // answer (the server counted the request before answering it).
+    const SteadyTime sent = limiter.Sent(booked);
     *response = transport->Send(request, config.timeout);
+    limiter.Answered(sent);
     ++call->api_requests;
   }
   telemetry->ApiRequest(config.name, response->status,

@@ -55,18 +55,29 @@ Millis RateLimiter::Reserve() {
   return Reserve(&booked);
 }
 
-void RateLimiter::Sent(SteadyTime booked) {
-  std::lock_guard<std::mutex> lock(mu_);
-  const SteadyTime now = clock_->Now();
-  if (now <= booked) return;
-  // The booking is among the newest; moving it later keeps the log ascending.
+bool RateLimiter::MoveLocked(SteadyTime from, SteadyTime to) {
+  // The entry is among the newest: search from the end, then let it sink into place.
   for (size_t i = sends_.size(); i-- > 0;) {
-    if (sends_[i] != booked) continue;
-    sends_[i] = now;
+    if (sends_[i] != from) continue;
+    sends_[i] = to;
     for (size_t j = i; j + 1 < sends_.size() && sends_[j + 1] < sends_[j]; ++j)
       std::swap(sends_[j], sends_[j + 1]);
-    return;
+    return true;
   }
+  return false;
+}
+
+SteadyTime RateLimiter::Sent(SteadyTime booked) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const SteadyTime now = clock_->Now();
+  if (now <= booked) return booked;
+  return MoveLocked(booked, now) ? now : booked;
+}
+
+void RateLimiter::Answered(SteadyTime sent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const SteadyTime now = clock_->Now();
+  if (now > sent) MoveLocked(sent, now);
 }
 
 Millis RateLimiter::Reserve(SteadyTime* booked) {

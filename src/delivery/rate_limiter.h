@@ -53,10 +53,16 @@ class RateLimiter {
   [[nodiscard]] Millis Reserve();
   // As Reserve(), and tells the booked send time, for Sent().
   [[nodiscard]] Millis Reserve(SteadyTime* booked);
-  // The send booked at `booked` is leaving now. A sender that woke late (a busy machine)
-  // would otherwise leave the window counting from a time earlier than the real send,
-  // and the send a window later could reach the server inside the same window (a 429).
-  void Sent(SteadyTime booked);
+  // The send booked at `booked` is leaving now; returns the time it is logged at (for
+  // Answered). A sender that woke late (a busy machine) would otherwise leave the window
+  // counting from a time earlier than the real send, and the send a window later could
+  // reach the server inside the same window (a 429).
+  SteadyTime Sent(SteadyTime booked);
+  // The send logged at `sent` was answered now. The server counted it at some moment
+  // before its answer, so the window counts from now: a request that took longer to
+  // reach the server than one sent a window later (it waited on a connection, or on a
+  // busy server) can then no longer put both inside one of the server's windows.
+  void Answered(SteadyTime sent);
 
   // Adapts to what a response said. `rate_limited`: the response was a 429 (or the
   // destination's equivalent).
@@ -74,6 +80,9 @@ class RateLimiter {
 
  private:
   long long EffectiveLimitLocked(SteadyTime now) const;
+  // Moves the logged send `from` to `to` (later), keeping the log ascending; false when
+  // `from` is not in the log.
+  bool MoveLocked(SteadyTime from, SteadyTime to);
   void RecoverLocked(SteadyTime now);
 
   mutable std::mutex mu_;

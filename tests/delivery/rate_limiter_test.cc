@@ -88,6 +88,30 @@ TEST(RateLimiterTest, LateSendersStillKeepEveryRealWindowWithinTheLimit) {
   EXPECT_GT(MaxInWindow(sent2, milliseconds(1000)), 10);
 }
 
+// The server counts a request when it gets to it, which can be long after it was sent
+// (it waited on a connection, or on a busy server) while the request a window later
+// arrives at once. Counting each request's window from its answer keeps every window of
+// the server's arrivals within the limit.
+TEST(RateLimiterTest, RequestsTheServerCountedLateStillKeepItsWindowsWithinTheLimit) {
+  auto drive = [](bool report_answers) {
+    ManualClock clock;
+    RateLimiter limiter(Limit(10, milliseconds(1000)), &clock);
+    std::vector<SteadyTime> arrivals;
+    for (int i = 0; i < 80; ++i) {
+      SteadyTime booked;
+      clock.SleepFor(limiter.Reserve(&booked));
+      const SteadyTime sent = limiter.Sent(booked);
+      clock.Advance(milliseconds(i % 9 == 4 ? 300 : 1));  // on its way to the server
+      arrivals.push_back(clock.Now());
+      clock.Advance(milliseconds(1));  // the answer
+      if (report_answers) limiter.Answered(sent);
+    }
+    return MaxInWindow(arrivals, milliseconds(1000));
+  };
+  EXPECT_LE(drive(true), 10);
+  EXPECT_GT(drive(false), 10);  // from the send alone, a late arrival shares a window
+}
+
 TEST(RateLimiterTest, LongRunUsesAtLeast97PercentOfTheBudget) {
   ManualClock clock;
   RateLimiter limiter(Limit(50, milliseconds(1000), 5), &clock);
