@@ -8,10 +8,11 @@
 //                    comparison (late rows are caught, re-read rows are not re-sent).
 //                    No cursor in sync_cursors: every row is read.
 //
-// DeltaReader::Open materialises the changed rows into a temporary table in one
-// statement that also counts what it read, so guards (null/duplicate keys, change share)
-// are decided before anything is sent; Next() then streams that table in primary-key
-// order with a server-side cursor, so memory does not grow with the model.
+// DeltaReader::Open counts every row's verdict and then materialises the changed rows into
+// a temporary table (two queries in one repeatable-read snapshot, each one Postgres can
+// run with parallel workers), so guards (null/duplicate keys, change share) are decided
+// before anything is sent; Next() then streams that table in primary-key order with a
+// server-side cursor, so memory does not grow with the model.
 #pragma once
 
 #include <functional>
