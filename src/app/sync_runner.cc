@@ -250,6 +250,17 @@ RunReport Run::Execute() {
       log::Warn("Could not refresh the state tables' statistics.",
                 {{"sync", sync_.name}, {"error", analyzed.message()}});
   }
+  if (st.ok() && !options_.plan && sum.rows_legacy_hash > 0) {
+    // State an earlier version hashed with md5 is still recognised, at an md5 per row and
+    // run; rewritten once, the next delta compares those rows with one cheap hash.
+    auto rewritten = RewriteLegacyHashes(*conn_, sync_, sync_.destination, schema_);
+    if (rewritten.ok())
+      log::Info("Rewrote stored row hashes in the current form.",
+                {{"sync", sync_.name}, {"rows", *rewritten}});
+    else
+      log::Warn("Could not rewrite the stored row hashes; they are still compared with md5.",
+                {{"sync", sync_.name}, {"error", rewritten.status().message()}});
+  }
   return Finish(st);
 }
 

@@ -54,6 +54,7 @@ class PgDeltaReader final : public DeltaReader {
       summary_.rows_changed = AsCount(row["rows_changed"]);
       summary_.rows_changed_delivered = AsCount(row["rows_changed_delivered"]);
       summary_.rows_unchanged = AsCount(row["rows_unchanged"]);
+      summary_.rows_legacy_hash = AsCount(row["rows_legacy_hash"]);
       summary_.rows_held = AsCount(row["rows_held"]);
       summary_.rows_no_consent = AsCount(row["rows_no_consent"]);
       summary_.rows_out_of_sample = AsCount(row["rows_out_of_sample"]);
@@ -267,6 +268,20 @@ Result<std::unique_ptr<DeltaReader>> DeltaReader::Open(std::unique_ptr<PgConnect
   auto reader = std::make_unique<PgDeltaReader>(std::move(conn), sync, options, std::move(sql));
   BF_RETURN_IF_ERROR(reader->Start());
   return std::unique_ptr<DeltaReader>(std::move(reader));
+}
+
+Result<long long> RewriteLegacyHashes(PgConnection& conn, const SyncConfig& sync,
+                                      const std::string& destination_system,
+                                      const std::string& state_schema) {
+  const std::string sql =
+      BuildDeltaSql(sync, destination_system, state_schema, DeltaOptions{}).rehash_legacy;
+  long long rewritten = 0;
+  Status st = conn.InTransaction("rewrite the stored row hashes of sync " + sync.name,
+                                 [&](pqxx::work& tx) {
+                                   rewritten = static_cast<long long>(tx.exec(sql).affected_rows());
+                                 });
+  if (!st.ok()) return st;
+  return rewritten;
 }
 
 }  // namespace backflow

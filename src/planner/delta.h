@@ -67,6 +67,8 @@ struct DeltaSummary {
                                   // bad key, no consent, out of sample, held/unchanged).
                                   // retry_only: rows without a due entry are unchanged or,
                                   // with a queue entry, held.
+  long long rows_legacy_hash = 0; // of rows_unchanged: state hashed as earlier versions did
+                                  // (md5); a sync rewrites them (RewriteLegacyHashes)
   long long rows_held = 0;        // unchanged since a failure, waiting for their retry time
   long long rows_no_consent = 0;  // excluded by consent_column
   long long rows_out_of_sample = 0;
@@ -92,6 +94,8 @@ struct DeltaSql {
   std::string stream;        // SELECT ... FROM bf_delta ORDER BY warehouse_id
   std::string deletes;       // with_deletes: SELECT warehouse_id, destination_id of left rows
   std::string count_delivered;  // SELECT count(*) of the sync's row_state, LIMIT $1 rows
+  std::string rehash_legacy;    // UPDATE row_state: earlier versions' hashes that still
+                                // match the model's row, in the current form
 };
 // key_unique: the model is a table with a unique index on exactly the primary key, so no
 // key can occur twice and the duplicate-key count (a sort of every row) is skipped.
@@ -133,6 +137,14 @@ class DeltaReader {
   virtual Result<bool> NextDeleted(size_t max,
                                    std::vector<std::pair<std::string, std::string>>* out) = 0;
 };
+
+// Runs BuildDeltaSql(...).rehash_legacy in a transaction of its own on `conn` (a state
+// connection): the sync's rows whose stored hash is still an earlier version's and still
+// matches the model get the current hash, so later deltas compare them once. Returns the
+// rows rewritten. Not for `plan`, which writes nothing.
+Result<long long> RewriteLegacyHashes(PgConnection& conn, const SyncConfig& sync,
+                                      const std::string& destination_system,
+                                      const std::string& state_schema);
 
 // The stable sample bucket of a primary key, in [0,1): the same in SQL and C++.
 double SampleBucket(const std::string& warehouse_id);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "planner/delta.h"
 
@@ -77,21 +78,58 @@ std::string ColumnList(const std::string& prefix, size_t n, const std::string& t
   return out;
 }
 
-// md5('Email,Lead_Score__c' || row(k.c0, k.c1)::text), over the mapped columns as the
-// delta names them: the row's text form quotes empty strings and leaves nulls empty, so
-// null and '' hash differently. (It depends on the values alone, so it equals the hash of
-// row(m.email, m.score) that earlier versions stored.)
-std::string RowHash(const SyncConfig& sync, const std::string& table) {
-  std::string names, cols;
+// 'Email,Lead_Score__c' || row(c0, c1)::text: what the row hash digests. (It depends on
+// the values alone, so it is the same over the delta's c0.. as over the model's columns.)
+std::string HashedText(const SyncConfig& sync, const std::vector<std::string>& cols) {
+  std::string names, list;
   for (size_t i = 0; i < sync.fields.size(); ++i) {
     if (i > 0) {
       names += ",";
-      cols += ", ";
+      list += ", ";
     }
     names += sync.fields[i].destination_field;
-    cols += table + "c" + std::to_string(i);
+    list += cols[i];
   }
-  return "md5(" + QuoteLiteral(names) + " || row(" + cols + ")::text)";
+  return QuoteLiteral(names) + " || row(" + list + ")::text";
+}
+
+// The row hash over the mapped columns `cols` (SQL expressions, in field order), prefixed
+// by the destination field names, so a remapped field changes every row's hash:
+//
+//   lpad(to_hex(hashtextextended('Email,Lead_Score__c' || row(c0, c1)::text, 0)), 16, '0')
+//
+// 64 bits of Postgres' own string hash (the one hash partitioning keeps stable across
+// versions) as 16 hex digits. The row's text form quotes empty strings and leaves nulls
+// empty, so null and '' hash differently. A changed row is missed only when its new
+// value hashes exactly like its old one: a chance of 2^-64 per change. md5 over the same
+// text, which earlier versions stored (32 hex digits), cost three times as much per row:
+// Postgres computes it through OpenSSL, a context allocated and freed each call.
+std::string RowHashOf(const SyncConfig& sync, const std::vector<std::string>& cols) {
+  return "lpad(to_hex(hashtextextended(" + HashedText(sync, cols) + ", 0)), 16, '0')";
+}
+
+// The hash earlier versions stored: md5 over the same text. Still recognised (by its
+// length, 32) so that their state stays valid: see Classified and rehash_legacy.
+std::string LegacyRowHashOf(const SyncConfig& sync, const std::vector<std::string>& cols) {
+  return "md5(" + HashedText(sync, cols) + ")";
+}
+
+// The mapped columns as the delta names them, c0.., behind `table` ("k.", "c.").
+std::vector<std::string> DeltaColumns(const SyncConfig& sync, const std::string& table) {
+  std::vector<std::string> cols;
+  for (size_t i = 0; i < sync.fields.size(); ++i) cols.push_back(table + "c" + std::to_string(i));
+  return cols;
+}
+
+// The mapped columns of the model itself, m."<column>".
+std::vector<std::string> ModelColumns(const SyncConfig& sync) {
+  std::vector<std::string> cols;
+  for (const auto& f : sync.fields) cols.push_back("m." + QuoteIdent(f.column));
+  return cols;
+}
+
+std::string RowHash(const SyncConfig& sync, const std::string& table) {
+  return RowHashOf(sync, DeltaColumns(sync, table));
 }
 
 // The CTEs both delta statements share, ending in `classified`: every model row with
@@ -164,13 +202,22 @@ std::string Classified(const SyncConfig& sync, const Names& n, const DeltaOption
     // version supersedes the queued one and is sent at once. (When the hash equals the
     // queued one, comparing the delivered hash with the queued one is comparing it with
     // the row's.)
+    const std::string held = "CASE WHEN q.status = 'dead' OR q.next_attempt_at > " + now +
+                             " THEN 'held'\n"
+                             "          WHEN rs.row_hash IS DISTINCT FROM q.row_hash THEN"
+                             " 'changed' ELSE 'unchanged' END";
+    // A row that matches neither stored hash is compared again, with md5, only when one
+    // of them has the earlier versions' form (32 hex digits): a row unchanged since then
+    // is 'legacy_unchanged', counted as unchanged, and its hash rewritten after a sync
+    // (rehash_legacy). Current state never reaches the md5 (its hashes have 16 digits).
     sql += "      ELSE CASE " + RowHash(sync, "k.") + "\n"
-           "        WHEN q.row_hash THEN CASE WHEN q.status = 'dead' OR q.next_attempt_at > " +
-           now + " THEN 'held'\n"
-           "          WHEN rs.row_hash IS DISTINCT FROM q.row_hash THEN 'changed'"
-           " ELSE 'unchanged' END\n"
+           "        WHEN q.row_hash THEN " + held + "\n"
            "        WHEN rs.row_hash THEN 'unchanged'\n"
-           "        ELSE 'changed' END\n";
+           "        ELSE CASE CASE WHEN length(q.row_hash) = 32 OR length(rs.row_hash) = 32"
+           " THEN " + LegacyRowHashOf(sync, DeltaColumns(sync, "k.")) + " END\n"
+           "          WHEN q.row_hash THEN " + held + "\n"
+           "          WHEN rs.row_hash THEN 'legacy_unchanged'\n"
+           "          ELSE 'changed' END END\n";
   }
   sql += "    END AS verdict\n  FROM keyed k\n"
          "  LEFT JOIN " + n.state + ".row_state rs ON rs.sync_name = " + n.sync +
@@ -189,7 +236,9 @@ std::string Count(const std::string& classified, bool key_unique, long long fill
          "SELECT count(*) AS rows_read,\n"
          "  count(*) FILTER (WHERE verdict = 'changed') AS rows_changed,\n"
          "  count(*) FILTER (WHERE verdict = 'changed' AND delivered) AS rows_changed_delivered,\n"
-         "  count(*) FILTER (WHERE verdict = 'unchanged') AS rows_unchanged,\n"
+         "  count(*) FILTER (WHERE verdict IN ('unchanged', 'legacy_unchanged'))"
+         " AS rows_unchanged,\n"
+         "  count(*) FILTER (WHERE verdict = 'legacy_unchanged') AS rows_legacy_hash,\n"
          "  count(*) FILTER (WHERE verdict = 'held') AS rows_held,\n"
          "  count(*) FILTER (WHERE verdict = 'no_consent') AS rows_no_consent,\n"
          "  count(*) FILTER (WHERE verdict = 'out_of_sample') AS rows_out_of_sample,\n"
@@ -244,6 +293,14 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
   out.fill_by_keys = Fill(sync, n, classified, /*by_keys=*/true);
   out.count_delivered = "SELECT count(*) FROM (SELECT 1 FROM " + n.state +
                         ".row_state WHERE sync_name = " + n.sync + " LIMIT $1) AS d";
+  // An UPDATE on its own: it only changes the form of hashes that still describe the
+  // model's row, so it is right whenever it runs, and a row changed meanwhile keeps its
+  // old hash (and is sent, like any changed row).
+  out.rehash_legacy = "UPDATE " + n.state + ".row_state rs SET row_hash = " +
+                      RowHashOf(sync, ModelColumns(sync)) + "\nFROM " + n.model +
+                      " AS m\nWHERE rs.sync_name = " + n.sync + " AND rs.warehouse_id = " +
+                      WarehouseId(n) + " AND length(rs.row_hash) = 32\n  AND rs.row_hash = " +
+                      LegacyRowHashOf(sync, ModelColumns(sync));
   out.stream = "SELECT warehouse_id, row_hash, destination_id, previously_delivered" +
                ColumnList("c", nf);
   for (size_t i = 0; i < nf; ++i)

@@ -1,11 +1,14 @@
 // Issue 4's end-to-end checks: Postgres deltas -> id_mappings -> Braze /users/track and
 // /users/delete, against a real Postgres and the in-process Braze emulator.
 #include <httplib.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "app/plan_report.h"
 #include "destinations/braze/emulator.h"
 #include "integration/harness.h"
 
@@ -172,6 +175,44 @@ TEST_F(BrazeSync, AnUnchangedModelSendsNothingAndANullUnsetsTheAttribute) {
                   std::to_string(changed.run.run_id) +
                   " AND operation = 'update' AND changed_fields = ARRAY['ltv_segment']"),
             1);
+}
+
+// State from a version that stored md5 row hashes: the rows still count as delivered
+// (nothing is sent), a plan leaves the hashes alone, and the next sync rewrites them.
+TEST_F(BrazeSync, RowHashesStoredByEarlierVersionsStillHoldAndASyncRewritesThem) {
+  SeedUsers(db_, 300);
+  Use();
+  ASSERT_EQ(Sync("users").exit_code, kExitOk);
+  const long long writes = sandbox_->WriteRequests("braze");
+  // As backflow's sessions render the values (UTC, ISO dates).
+  db_.Exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; "
+           "UPDATE backflow.row_state rs SET row_hash = md5('ltv_segment,churn_risk,is_vip,"
+           "last_seen,plan_renewal' || row(u.segment, u.churn, u.vip, u.seen_at, u.renewal)::text)"
+           " FROM analytics.users u WHERE rs.sync_name = 'users' AND rs.warehouse_id = u.user_id");
+  const std::string md5_rows =
+      "SELECT count(*) FROM backflow.row_state WHERE sync_name = 'users' AND length(row_hash) = 32";
+  ASSERT_EQ(Count(md5_rows), 300);
+
+  const std::string path = std::filesystem::temp_directory_path() /
+                           ("bf_plan_legacy_" + std::to_string(::getpid()) + ".json");
+  PlanWriter writer;
+  ASSERT_TRUE(writer.Open(path, "users").ok());
+  RunOptions plan;
+  plan.kind = "plan";
+  plan.plan = &writer;
+  RunReport planned = Sync("users", plan);
+  std::filesystem::remove(path);
+  ASSERT_EQ(planned.exit_code, kExitOk) << planned.status.ToString();
+  EXPECT_EQ(planned.run.counts.rows_changed, 0);
+  EXPECT_EQ(Count(md5_rows), 300);  // a plan writes nothing
+
+  RunReport again = Sync("users");
+  ASSERT_EQ(again.exit_code, kExitOk) << again.status.ToString();
+  EXPECT_EQ(again.run.counts.rows_changed, 0);
+  EXPECT_EQ(sandbox_->WriteRequests("braze"), writes);
+  EXPECT_EQ(Count(md5_rows), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM backflow.row_state WHERE length(row_hash) = 16"), 300);
+  EXPECT_EQ(Sync("users").run.counts.rows_changed, 0);
 }
 
 TEST_F(BrazeSync, AnObjectBrazeRejectsFailsAloneWhileItsRequestMatesAreDelivered) {

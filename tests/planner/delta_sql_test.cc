@@ -26,8 +26,20 @@ TEST(DeltaSqlTest, HashStrategyShape) {
   EXPECT_TRUE(Has(sql.create_temp, "(SELECT user_id, email, score FROM analytics.lead_scores) AS m"));
   const std::string& f = sql.count;
   // The hash is computed once per row, as a simple CASE's operand, over the mapped columns.
-  EXPECT_TRUE(Has(f, "ELSE CASE md5('Email,Lead_Score__c' || row(k.c0, k.c1)::text)")) << f;
+  EXPECT_TRUE(Has(f, "ELSE CASE lpad(to_hex(hashtextextended('Email,Lead_Score__c' || "
+                     "row(k.c0, k.c1)::text, 0)), 16, '0')\n")) << f;
   EXPECT_TRUE(Has(f, "WHEN rs.row_hash THEN 'unchanged'"));
+  // Earlier versions' md5 hashes (32 digits) are compared only when one is stored.
+  EXPECT_TRUE(Has(f, "ELSE CASE CASE WHEN length(q.row_hash) = 32 OR length(rs.row_hash) = 32 "
+                     "THEN md5('Email,Lead_Score__c' || row(k.c0, k.c1)::text) END"));
+  EXPECT_TRUE(Has(f, "WHEN rs.row_hash THEN 'legacy_unchanged'"));
+  EXPECT_TRUE(Has(f, "FILTER (WHERE verdict = 'legacy_unchanged') AS rows_legacy_hash"));
+  EXPECT_TRUE(Has(sql.rehash_legacy,
+                  "UPDATE \"backflow\".row_state rs SET row_hash = lpad(to_hex(hashtextextended("
+                  "'Email,Lead_Score__c' || row(m.\"email\", m.\"score\")::text, 0)), 16, '0')"))
+      << sql.rehash_legacy;
+  EXPECT_TRUE(Has(sql.rehash_legacy, "AND length(rs.row_hash) = 32\n  AND rs.row_hash = md5("
+                                     "'Email,Lead_Score__c' || row(m.\"email\", m.\"score\")::text)"));
   EXPECT_TRUE(Has(f, "LEFT JOIN \"backflow\".row_state rs ON rs.sync_name = 'lead_scores'"));
   EXPECT_TRUE(Has(f, "LEFT JOIN \"backflow\".retry_queue q"));
   EXPECT_TRUE(Has(f, "FROM classified OFFSET 0) AS v"));
@@ -37,7 +49,8 @@ TEST(DeltaSqlTest, HashStrategyShape) {
   EXPECT_FALSE(Has(f, "MATERIALIZED"));
   const std::string& fill = sql.fill;
   EXPECT_TRUE(Has(fill, "CREATE TEMP TABLE bf_delta ON COMMIT DROP AS\nWITH src AS")) << fill;
-  EXPECT_TRUE(Has(fill, "md5('Email,Lead_Score__c' || row(c.c0, c.c1)::text) AS row_hash"));
+  EXPECT_TRUE(Has(fill, "lpad(to_hex(hashtextextended('Email,Lead_Score__c' || row(c.c0, c.c1)"
+                        "::text, 0)), 16, '0') AS row_hash"));
   EXPECT_TRUE(Has(fill, "im.destination_system = 'sfdc' AND im.object_type = 'Lead'"));
   EXPECT_TRUE(Has(fill, "WHERE c.verdict = 'changed'"));
   // A small delta: the count returns its keys, and the rows are found again by them.

@@ -25,15 +25,15 @@ TEST_F(DeltaTest, FirstRunEveryRowIsChanged) {
   EXPECT_EQ(records[2].values[0].text, "u3@x.io");
   EXPECT_EQ(records[2].values[1].text, "3");
   EXPECT_EQ(records[2].values[1].kind, ValueKind::kInteger);
-  EXPECT_EQ(records[2].row_hash.size(), 32u);
+  EXPECT_EQ(records[2].row_hash.size(), 16u);
   EXPECT_FALSE(records[2].previously_delivered);
   EXPECT_FALSE(records[2].destination_id.has_value());
   EXPECT_TRUE(records[2].previous_values.empty());
   EXPECT_EQ(records[2].changed_fields, reader->fields());
   // The hash is the documented SQL expression.
   EXPECT_EQ(records[2].row_hash,
-            db_.Scalar("SELECT md5('Email,Score__c' || row(email, score)::text) FROM "
-                       "analytics.leads WHERE id = 3"));
+            db_.Scalar("SELECT lpad(to_hex(hashtextextended('Email,Score__c' || "
+                       "row(email, score)::text, 0)), 16, '0') FROM analytics.leads WHERE id = 3"));
 }
 
 TEST_F(DeltaTest, AfterConfirmedDeliveryNothingIsChanged) {
@@ -239,6 +239,49 @@ TEST_F(DeltaTest, AKeyWithItsOwnCollationIsComparedWithTheState) {
                        "table_schema = 'backflow' AND table_name = 'row_state' AND "
                        "column_name = 'warehouse_id'"),
             "C");
+}
+
+// State written by earlier versions holds md5 hashes (32 hex digits). They still mark
+// their rows unchanged (and a queued row held) until a sync rewrites them in the current
+// form; a row that changed since is sent as ever.
+TEST_F(DeltaTest, EarlierVersionsMd5HashesStillMatchUntilRewritten) {
+  AddLeads(1, 4);
+  DeliverAll();
+  const std::string md5 = "md5('Email,Score__c' || row(l.email, l.score)::text)";
+  db_.Exec("UPDATE backflow.row_state rs SET row_hash = " + md5 +
+           " FROM analytics.leads l WHERE rs.warehouse_id = l.id::text");
+  // Row 3's failed version waits for its retry, queued with an md5 hash too.
+  db_.Exec("UPDATE analytics.leads SET score = 77 WHERE id IN (3, 4)");
+  db_.Exec("INSERT INTO backflow.retry_queue (sync_name, warehouse_id, destination, row_hash,"
+           " next_attempt_at) SELECT 'lead_scores', '3', 'sfdc', " + md5 +
+           ", '2999-01-01+00' FROM analytics.leads l WHERE l.id = 3");
+  {
+    auto reader = Open();
+    ASSERT_TRUE(reader);
+    const DeltaSummary& s = reader->summary();
+    EXPECT_EQ(s.rows_changed, 1);
+    EXPECT_EQ(s.rows_held, 1);
+    EXPECT_EQ(s.rows_unchanged, 2);
+    EXPECT_EQ(s.rows_legacy_hash, 2);
+    const std::vector<Record> records = ReadAll(*reader);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].warehouse_id, "4");
+    EXPECT_EQ(records[0].row_hash.size(), 16u);
+  }
+  auto conn = PgConnection::Open(Secret(db_.dsn()));
+  ASSERT_TRUE(conn.ok());
+  auto rewritten = RewriteLegacyHashes(**conn, sync_, "sfdc", "backflow");
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status().ToString();
+  EXPECT_EQ(*rewritten, 2);  // rows 1 and 2; 3 and 4 changed and keep theirs until sent
+  EXPECT_EQ(db_.Scalar("SELECT string_agg(warehouse_id || ':' || length(row_hash), ',' "
+                       "ORDER BY warehouse_id) FROM backflow.row_state"),
+            "1:16,2:16,3:32,4:32");
+  auto again = Open();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->summary().rows_unchanged, 2);
+  EXPECT_EQ(again->summary().rows_legacy_hash, 0);
+  EXPECT_EQ(again->summary().rows_held, 1);
+  EXPECT_EQ(again->summary().rows_changed, 1);
 }
 
 }  // namespace
