@@ -40,11 +40,11 @@ class PgDeltaReader final : public DeltaReader {
       // in memory (the default 4 MB spills a 100k-row model to disk). This transaction only.
       tx_->exec("SET LOCAL work_mem = '64MB'");
       tx_->exec("DROP TABLE IF EXISTS pg_temp.bf_delta, pg_temp.bf_deleted");
-      // Two passes over the model, each a plain query Postgres may run in parallel (a
-      // statement that writes, as one filling a table while it counts, never is): the
-      // counts, then the changed rows only when there are any, so an unchanged model is
-      // read once. The rows a worker hands on are narrow (verdicts, or the changed rows
-      // alone): a tenth of the default cost per row handed on lets the planner use them.
+      // The counts are a plain query Postgres may run in parallel (a statement that
+      // writes, as one filling a table while it counts, never is); the changed rows are
+      // read afterwards only when there are any, so an unchanged model is read once. The
+      // rows a worker hands on are narrow (verdicts): a tenth of the default cost per row
+      // handed on lets the planner use the workers.
       tx_->exec("SET LOCAL parallel_tuple_cost = 0.01");
       // The delta's expressions are cheap to interpret; compiling them cost each parallel
       // worker of each pass about 0.1 s (a 1%-changed 1M-row hash run: 3.4 s -> 3.2 s).
@@ -62,12 +62,16 @@ class PgDeltaReader final : public DeltaReader {
       summary_.duplicate_keys = AsCount(row["duplicate_keys"]);
       summary_.rows_bad_key = AsCount(row["rows_bad_key"]);
       if (!row["new_cursor"].is_null()) summary_.new_cursor = row["new_cursor"].c_str();
-      // A few changed rows are found again by their keys, which the count returned.
-      if (summary_.rows_changed > 0 && !row["changed_keys"].is_null()) {
-        tx_->exec(sql_.create_temp);
-        tx_->exec_params(sql_.fill_by_keys, std::string(row["changed_keys"].c_str()));
+      if (summary_.rows_changed > 0 && row["changed_keys"].is_null()) {
+        // Many changed rows: the cursor reads them from the model as they are fetched
+        // (a full sync starts sending at once, and no copy of the model is written and
+        // sorted first).
+        stream_sql_ = &sql_.stream_changed;
       } else {
-        tx_->exec(summary_.rows_changed > 0 ? sql_.fill : sql_.create_temp);
+        // A few, found again by their keys (which the count returned), or none.
+        tx_->exec(sql_.create_temp);
+        if (summary_.rows_changed > 0)
+          tx_->exec_params(sql_.fill_by_keys, std::string(row["changed_keys"].c_str()));
       }
       if (options_.with_deletes) {
         pqxx::result d =
@@ -142,7 +146,7 @@ class PgDeltaReader final : public DeltaReader {
 
   Status DeclareDeltaCursor() {
     try {
-      tx_->exec(std::string("DECLARE ") + kDeltaCursor + " NO SCROLL CURSOR FOR " + sql_.stream);
+      tx_->exec(std::string("DECLARE ") + kDeltaCursor + " NO SCROLL CURSOR FOR " + *stream_sql_);
       return Status::Ok();
     } catch (...) {
       return StatusFromPgException("open the delta of sync " + sync_name_);
@@ -208,6 +212,7 @@ class PgDeltaReader final : public DeltaReader {
   std::string sync_name_;
   DeltaOptions options_;
   DeltaSql sql_;
+  const std::string* stream_sql_ = &sql_.stream;  // what the delta cursor reads
   std::vector<std::string> fields_;
   DeltaSummary summary_;
   bool delta_done_ = false;

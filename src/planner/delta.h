@@ -8,11 +8,12 @@
 //                    comparison (late rows are caught, re-read rows are not re-sent).
 //                    No cursor in sync_cursors: every row is read.
 //
-// DeltaReader::Open counts every row's verdict and then materialises the changed rows into
-// a temporary table (two queries in one repeatable-read snapshot, each one Postgres can
-// run with parallel workers), so guards (null/duplicate keys, change share) are decided
-// before anything is sent; Next() then streams that table in primary-key order with a
-// server-side cursor, so memory does not grow with the model.
+// DeltaReader::Open counts every row's verdict first (a query Postgres can run with
+// parallel workers), so guards (null/duplicate keys, change share) are decided before
+// anything is sent. Next() then streams the changed rows in primary-key order through a
+// server-side cursor, in the same repeatable-read snapshot, so memory does not grow with
+// the model: a few (fill_by_keys_max) are first found again by their keys into a temporary
+// table; more are read straight from the classification as they are fetched.
 #pragma once
 
 #include <functional>
@@ -87,11 +88,12 @@ struct DeltaSummary {
 
 // Pure: the SQL statements Open() runs, for tests and for `plan --explain`.
 struct DeltaSql {
-  std::string create_temp;   // CREATE TEMP TABLE bf_delta ... (no data): nothing changed
+  std::string create_temp;   // CREATE TEMP TABLE bf_delta ... (no data)
   std::string count;         // SELECT ...: one row, the DeltaSummary columns
-  std::string fill;          // CREATE TEMP TABLE bf_delta ... AS the changed rows
   std::string fill_by_keys;  // INSERT INTO bf_delta the changed rows whose key is in $1
-  std::string stream;        // SELECT ... FROM bf_delta ORDER BY warehouse_id
+  std::string stream;        // SELECT ... FROM bf_delta ORDER BY k: a few changed rows
+  std::string stream_changed;  // SELECT the changed rows from the classification, ORDER
+                               // BY k, with the columns of `stream`: many changed rows
   std::string deletes;       // with_deletes: SELECT warehouse_id, destination_id of left rows
   std::string count_delivered;  // SELECT count(*) of the sync's row_state, LIMIT $1 rows
   std::string rehash_legacy;    // UPDATE row_state: earlier versions' hashes that still
@@ -109,9 +111,9 @@ class DeltaReader {
  public:
   // Takes its own connection (it holds a transaction open for the cursor; the temp
   // tables go with it when the reader is destroyed). In one repeatable-read snapshot,
-  // runs count, then fill (or create_temp when nothing changed) and, with_deletes,
-  // materialises `deletes` before returning, so summary() is final and describes exactly
-  // the rows streamed.
+  // runs count, then create_temp and fill_by_keys (a few changed rows or none) or declares
+  // the cursor over stream_changed, and, with_deletes, materialises `deletes` before
+  // returning, so summary() is final and describes exactly the rows streamed.
   // REQUIRES: Migrate() has run on state_schema; sync.fields is not empty.
   // kInvalidArgument when the model's SQL is wrong, kUnavailable when the warehouse
   // cannot be reached, kFailed for other SQL errors.

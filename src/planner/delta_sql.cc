@@ -256,22 +256,42 @@ std::string Count(const std::string& classified, bool key_unique, long long fill
          (key_unique ? "" : ", warehouse_id") + " FROM classified OFFSET 0) AS v";
 }
 
-// The changed rows, with what the stream needs: the hash (computed again for these rows
-// only), the destination id and the delivered values. by_keys: into bf_delta, only the
-// rows whose key is in $1 (the count's changed_keys; the parameter takes the key's type).
-std::string Fill(const SyncConfig& sync, const Names& n, const std::string& classified,
-                 bool by_keys) {
+// The delivered values of the changed rows as the stream reads them: p0.. from `prev`.
+std::string PreviousColumns(const SyncConfig& sync, const std::string& table) {
+  std::string out;
+  for (size_t i = 0; i < sync.fields.size(); ++i)
+    out += ", " + table + "prev ->> " + QuoteLiteral(sync.fields[i].destination_field) + " AS p" +
+           std::to_string(i);
+  return out;
+}
+
+std::string JoinMappings(const Names& n) {
+  return "LEFT JOIN " + n.state + ".id_mappings im ON im.destination_system = " + n.destination +
+         " AND im.object_type = " + n.object + " AND im.warehouse_id = c.warehouse_id\n";
+}
+
+// A few changed rows into bf_delta, with what the stream needs: the hash (computed again
+// for these rows only), the destination id and the delivered values; only the rows whose
+// key is in $1 (the count's changed_keys; the parameter takes the key's type).
+std::string FillByKeys(const SyncConfig& sync, const Names& n, const std::string& classified) {
   const size_t nf = sync.fields.size();
-  return (by_keys ? "INSERT INTO bf_delta\n" : "CREATE TEMP TABLE bf_delta ON COMMIT DROP AS\n") +
-         classified +
+  return "INSERT INTO bf_delta\n" + classified +
          "SELECT c.warehouse_id, c.k, " + RowHash(sync, "c.") + " AS row_hash" +
          ColumnList("c", nf, "c.") +
          ", im.destination_id, c.prev, c.delivered AS previously_delivered\n"
-         "FROM classified c\n"
-         "LEFT JOIN " + n.state + ".id_mappings im ON im.destination_system = " +
-         n.destination + " AND im.object_type = " + n.object +
-         " AND im.warehouse_id = c.warehouse_id\n"
-         "WHERE c.verdict = 'changed'" + (by_keys ? " AND c.k = ANY($1)" : "");
+         "FROM classified c\n" + JoinMappings(n) +
+         "WHERE c.verdict = 'changed' AND c.k = ANY($1)";
+}
+
+// Many changed rows are read straight from the classification, in key order, as the
+// stream fetches them (the same snapshot as the count, so the same rows): nothing is
+// written aside and sorted before the first batch goes out.
+std::string StreamChanged(const SyncConfig& sync, const Names& n, const std::string& classified) {
+  const size_t nf = sync.fields.size();
+  return classified + "SELECT c.warehouse_id, " + RowHash(sync, "c.") +
+         " AS row_hash, im.destination_id, c.delivered AS previously_delivered" +
+         ColumnList("c", nf, "c.") + PreviousColumns(sync, "c.") + "\nFROM classified c\n" +
+         JoinMappings(n) + "WHERE c.verdict = 'changed'\nORDER BY c.k, c.warehouse_id";
 }
 
 }  // namespace
@@ -289,8 +309,8 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
                     " false AS previously_delivered\nFROM " + n.model + " AS m WITH NO DATA";
   const std::string classified = Classified(sync, n, options, key_unique, cursor);
   out.count = Count(classified, key_unique, options.fill_by_keys_max);
-  out.fill = Fill(sync, n, classified, /*by_keys=*/false);
-  out.fill_by_keys = Fill(sync, n, classified, /*by_keys=*/true);
+  out.fill_by_keys = FillByKeys(sync, n, classified);
+  out.stream_changed = StreamChanged(sync, n, classified);
   out.count_delivered = "SELECT count(*) FROM (SELECT 1 FROM " + n.state +
                         ".row_state WHERE sync_name = " + n.sync + " LIMIT $1) AS d";
   // An UPDATE on its own: it only changes the form of hashes that still describe the
@@ -302,10 +322,7 @@ DeltaSql BuildDeltaSql(const SyncConfig& sync, const std::string& destination_sy
                       WarehouseId(n) + " AND length(rs.row_hash) = 32\n  AND rs.row_hash = " +
                       LegacyRowHashOf(sync, ModelColumns(sync));
   out.stream = "SELECT warehouse_id, row_hash, destination_id, previously_delivered" +
-               ColumnList("c", nf);
-  for (size_t i = 0; i < nf; ++i)
-    out.stream += ", prev ->> " + QuoteLiteral(sync.fields[i].destination_field) + " AS p" +
-                  std::to_string(i);
+               ColumnList("c", nf) + PreviousColumns(sync, "");
   out.stream += "\nFROM bf_delta ORDER BY k, warehouse_id";
   out.deletes = "SELECT rs.warehouse_id, coalesce(im.destination_id, '') AS destination_id\nFROM " +
                 n.state + ".row_state rs\nLEFT JOIN " + n.state +

@@ -47,21 +47,26 @@ TEST(DeltaSqlTest, HashStrategyShape) {
   EXPECT_FALSE(Has(f, "sync_cursors"));
   EXPECT_FALSE(Has(f, "md5(k.warehouse_id)"));  // no sample
   EXPECT_FALSE(Has(f, "MATERIALIZED"));
-  const std::string& fill = sql.fill;
-  EXPECT_TRUE(Has(fill, "CREATE TEMP TABLE bf_delta ON COMMIT DROP AS\nWITH src AS")) << fill;
-  EXPECT_TRUE(Has(fill, "lpad(to_hex(hashtextextended('Email,Lead_Score__c' || row(c.c0, c.c1)"
-                        "::text, 0)), 16, '0') AS row_hash"));
-  EXPECT_TRUE(Has(fill, "im.destination_system = 'sfdc' AND im.object_type = 'Lead'"));
-  EXPECT_TRUE(Has(fill, "WHERE c.verdict = 'changed'"));
+  // Many changed rows: read straight from the classification, in key order.
+  const std::string& direct = sql.stream_changed;
+  EXPECT_TRUE(Has(direct, "WITH src AS")) << direct;
+  EXPECT_TRUE(Has(direct, "SELECT c.warehouse_id, lpad(to_hex(hashtextextended("
+                          "'Email,Lead_Score__c' || row(c.c0, c.c1)::text, 0)), 16, '0') AS "
+                          "row_hash, im.destination_id, c.delivered AS previously_delivered, "
+                          "c.c0, c.c1, c.prev ->> 'Email' AS p0, c.prev ->> 'Lead_Score__c' AS p1"))
+      << direct;
+  EXPECT_TRUE(Has(direct, "im.destination_system = 'sfdc' AND im.object_type = 'Lead'"));
+  EXPECT_TRUE(Has(direct, "WHERE c.verdict = 'changed'\nORDER BY c.k, c.warehouse_id"));
   // A small delta: the count returns its keys, and the rows are found again by them.
   EXPECT_TRUE(Has(f, "<= 50000 THEN (array_agg(k) FILTER (WHERE verdict = 'changed'))::text"));
   EXPECT_TRUE(Has(sql.fill_by_keys, "INSERT INTO bf_delta\nWITH src AS"));
   EXPECT_TRUE(Has(sql.fill_by_keys, "WHERE c.verdict = 'changed' AND c.k = ANY($1)"));
   // One statement each: no separators.
   EXPECT_FALSE(Has(f, ";"));
-  EXPECT_FALSE(Has(fill, ";"));
+  EXPECT_FALSE(Has(direct, ";"));
   EXPECT_TRUE(Has(sql.stream, "FROM bf_delta ORDER BY k"));
-  EXPECT_TRUE(Has(sql.stream, "prev ->> 'Email' AS p0"));
+  EXPECT_TRUE(Has(sql.stream, "SELECT warehouse_id, row_hash, destination_id, "
+                              "previously_delivered, c0, c1, prev ->> 'Email' AS p0"));
   EXPECT_TRUE(Has(sql.deletes, "NOT EXISTS"));
 }
 
