@@ -1,6 +1,10 @@
 #include "planner/delta.h"
 
+#include <algorithm>
+#include <exception>
+#include <future>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -26,6 +30,7 @@ class PgDeltaReader final : public DeltaReader {
   }
   ~PgDeltaReader() override {
     try {
+      SettleAhead();
       tx_.reset();  // aborts: the temp tables and cursors go with the transaction
     } catch (...) {
     }
@@ -97,14 +102,32 @@ class PgDeltaReader final : public DeltaReader {
   const DeltaSummary& summary() const override { return summary_; }
   const std::vector<std::string>& fields() const override { return fields_; }
 
+  // Pages come from the cursor one FETCH ahead of the caller: while it sends one page,
+  // the next is read (for a large delta that FETCH runs the classification of those
+  // rows), so the sender does not wait for the warehouse between pages. A FETCH is in
+  // flight only between calls; every other use of the transaction waits for it first.
   Result<bool> Next(size_t max, std::vector<Record>* out) override {
-    if (delta_done_ || max == 0) return false;
+    if (max == 0) return false;
     try {
-      pqxx::result r =
-          tx_->exec("FETCH FORWARD " + std::to_string(max) + " FROM " + kDeltaCursor);
-      if (r.size() < max) delta_done_ = true;
-      if (r.empty()) return false;
-      AppendRecords(r, out);
+      if (page_at_ == page_.size()) {
+        SettleAhead();
+        if (ahead_error_) std::rethrow_exception(std::exchange(ahead_error_, nullptr));
+        if (ahead_ready_) {
+          page_ = std::move(*ahead_ready_);
+          ahead_ready_.reset();
+        } else if (!delta_done_) {
+          page_ = Fetch(max);
+        } else {
+          page_ = pqxx::result();
+        }
+        page_at_ = 0;
+      }
+      if (page_at_ == page_.size()) return false;
+      const size_t end = std::min(page_.size(), page_at_ + max);
+      AppendRecords(page_, page_at_, end, out);
+      page_at_ = end;
+      if (page_at_ == page_.size() && !delta_done_)
+        ahead_ = std::async(std::launch::async, [this, max] { return Fetch(max); });
       return true;
     } catch (...) {
       return StatusFromPgException("read the delta of sync " + sync_name_);
@@ -112,6 +135,11 @@ class PgDeltaReader final : public DeltaReader {
   }
 
   Status Rewind() override {
+    SettleAhead();
+    ahead_ready_.reset();
+    ahead_error_ = nullptr;
+    page_ = pqxx::result();
+    page_at_ = 0;
     try {
       tx_->exec(std::string("CLOSE ") + kDeltaCursor);
     } catch (...) {
@@ -124,6 +152,7 @@ class PgDeltaReader final : public DeltaReader {
   Result<bool> NextDeleted(size_t max,
                            std::vector<std::pair<std::string, std::string>>* out) override {
     if (!options_.with_deletes || deleted_done_ || max == 0) return false;
+    SettleAhead();  // the transaction is one caller's at a time
     try {
       pqxx::result r =
           tx_->exec("FETCH FORWARD " + std::to_string(max) + " FROM " + kDeletedCursor);
@@ -172,14 +201,34 @@ class PgDeltaReader final : public DeltaReader {
     return text;
   }
 
-  void AppendRecords(const pqxx::result& r, std::vector<Record>* out) const {
+  // One FETCH of up to `max` delta rows; the last one (fewer rows) ends the delta.
+  pqxx::result Fetch(size_t max) {
+    pqxx::result r = tx_->exec("FETCH FORWARD " + std::to_string(max) + " FROM " + kDeltaCursor);
+    if (r.size() < max) delta_done_ = true;
+    return r;
+  }
+
+  // Waits for the FETCH ahead, if any, keeping its page (or its error) for Next().
+  void SettleAhead() {
+    if (!ahead_.valid()) return;
+    try {
+      ahead_ready_ = ahead_.get();
+    } catch (...) {
+      ahead_error_ = std::current_exception();
+    }
+  }
+
+  // Rows [from, to) of `r`.
+  void AppendRecords(const pqxx::result& r, size_t from, size_t to,
+                     std::vector<Record>* out) const {
     const size_t nf = fields_.size();
     std::vector<ValueKind> kinds(nf);
     for (size_t i = 0; i < nf; ++i)
       kinds[i] = KindFromTypeOid(static_cast<unsigned int>(r.column_type(
           static_cast<pqxx::row::size_type>(kFixedColumns + i))));
-    out->reserve(out->size() + r.size());
-    for (const auto& row : r) {
+    out->reserve(out->size() + (to - from));
+    for (size_t n = from; n < to; ++n) {
+      const pqxx::row row = r[static_cast<pqxx::result::size_type>(n)];
       Record rec;
       rec.warehouse_id = row[0].c_str();
       rec.row_hash = row[1].c_str();
@@ -215,7 +264,12 @@ class PgDeltaReader final : public DeltaReader {
   const std::string* stream_sql_ = &sql_.stream;  // what the delta cursor reads
   std::vector<std::string> fields_;
   DeltaSummary summary_;
-  bool delta_done_ = false;
+  bool delta_done_ = false;  // the cursor has returned its last row
+  pqxx::result page_;        // fetched, handed out up to page_at_
+  size_t page_at_ = 0;
+  std::future<pqxx::result> ahead_;           // the FETCH of the next page, in flight
+  std::optional<pqxx::result> ahead_ready_;   // its page, once settled
+  std::exception_ptr ahead_error_;            // or its error
   bool deleted_done_ = false;
 };
 

@@ -215,6 +215,48 @@ TEST_F(DeltaTest, FillingByKeysOrByClassifyingGivesTheSameRecords) {
   }
 }
 
+// The next page is read while the caller works on this one: pages of any size, the
+// deleted rows read in between and a rewind all see every changed row once, in order.
+TEST_F(DeltaTest, PagesReadAheadAreHandedOutWholeAcrossSizesDeletesAndRewinds) {
+  AddLeads(1, 60);
+  DeliverAll();
+  db_.Exec("UPDATE analytics.leads SET score = score + 1 WHERE id % 2 = 0");
+  db_.Exec("DELETE FROM analytics.leads WHERE id IN (7, 9)");
+  DeltaOptions o;
+  o.with_deletes = true;
+  o.fill_by_keys_max = 0;  // the cursor reads the classification itself
+  auto reader = Open(o);
+  ASSERT_TRUE(reader);
+  ASSERT_EQ(reader->summary().rows_changed, 30);
+  std::vector<std::string> ids;
+  std::vector<Record> page;
+  ASSERT_TRUE(*reader->Next(4, &page));  // a FETCH of the next 4 starts
+  std::vector<std::pair<std::string, std::string>> deleted;
+  while (*reader->NextDeleted(1, &deleted)) {
+  }
+  EXPECT_EQ(deleted.size(), 2u);
+  for (size_t max : {2, 9, 1, 30}) {
+    auto more = reader->Next(max, &page);
+    ASSERT_TRUE(more.ok()) << more.status().ToString();
+    if (!*more) break;
+  }
+  while (*reader->Next(3, &page)) {
+  }
+  for (const Record& r : page) ids.push_back(r.warehouse_id);
+  ASSERT_EQ(ids.size(), 30u);
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], std::to_string(2 * (i + 1)));
+  // Rewound half-way (a FETCH ahead in flight), the delta starts over.
+  page.clear();
+  ASSERT_TRUE(reader->Rewind().ok());
+  ASSERT_TRUE(*reader->Next(5, &page));
+  ASSERT_TRUE(reader->Rewind().ok());
+  page.clear();
+  const std::vector<Record> again = ReadAll(*reader, 7);
+  ASSERT_EQ(again.size(), 30u);
+  EXPECT_EQ(again.front().warehouse_id, "2");
+  EXPECT_EQ(again.back().warehouse_id, "60");
+}
+
 // The state's key columns compare bytewise; a model key with a collation of its own
 // (here POSIX, a different one) is compared with them all the same.
 TEST_F(DeltaTest, AKeyWithItsOwnCollationIsComparedWithTheState) {
