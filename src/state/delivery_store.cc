@@ -6,6 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "backflow/json_text.h"
 #include "state/migrations.h"
 #include "state/sql_util.h"
 
@@ -22,33 +23,6 @@ const char* const kCreateStaging =
     "CREATE TEMP TABLE IF NOT EXISTS bf_commit (wid text, kind text, hash text, did text, "
     "vals jsonb, error text, category text) ON COMMIT DELETE ROWS";
 const char* const kInput = "pg_temp.bf_commit AS x";
-
-// `value` as a JSON string literal (the warehouse's text is valid UTF-8). Runs of
-// characters that need no escape are appended whole.
-void AppendJsonString(std::string* out, const std::string& value) {
-  static const char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t plain = 0;  // start of the current run
-  for (size_t i = 0; i < value.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(value[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(value, plain, i - plain);
-    plain = i + 1;
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default:
-        *out += "\\u00";
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xf]);
-    }
-  }
-  out->append(value, plain, std::string::npos);
-  out->push_back('"');
-}
 
 std::set<std::string> PiiFields(const SyncConfig& sync) {
   std::set<std::string> pii;

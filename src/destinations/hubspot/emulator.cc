@@ -10,6 +10,8 @@
 #include <tuple>
 #include <vector>
 
+#include "backflow/json_text.h"
+
 namespace backflow::hubspot {
 namespace {
 
@@ -205,48 +207,6 @@ struct Written {
   std::optional<bool> created;  // upserts answer "new"
 };
 
-// `s` as a JSON string, escaped as json::dump() escapes (UTF-8 is kept as it is).
-void AppendQuoted(std::string& out, std::string_view s) {
-  out += '"';
-  size_t run = 0;  // start of the characters not yet appended
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s, run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default: {
-        char escaped[8];
-        std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-        out += escaped;
-      }
-    }
-  }
-  out.append(s, run, std::string_view::npos);
-  out += '"';
-}
-
 size_t SizeHint(const StoredObject& object) {
   size_t n = 128 + object.id.size() + object.created_at.size() + object.updated_at.size();
   for (const auto& [name, value] : object.properties) n += name.size() + value.size() + 6;
@@ -257,21 +217,21 @@ size_t SizeHint(const StoredObject& object) {
 void AppendObject(std::string& out, const Written& written) {
   const StoredObject& object = written.object;
   out += R"({"archived":false,"createdAt":)";
-  AppendQuoted(out, object.created_at);
+  AppendJsonString(&out, object.created_at);
   out += R"(,"id":)";
-  AppendQuoted(out, object.id);
+  AppendJsonString(&out, object.id);
   if (written.created) out += *written.created ? R"(,"new":true)" : R"(,"new":false)";
   out += R"(,"properties":{)";
   bool first = true;
   for (const auto& [name, value] : object.properties) {
     if (!first) out += ',';
     first = false;
-    AppendQuoted(out, name);
+    AppendJsonString(&out, name);
     out += ':';
-    AppendQuoted(out, value);
+    AppendJsonString(&out, value);
   }
   out += R"(},"updatedAt":)";
-  AppendQuoted(out, object.updated_at);
+  AppendJsonString(&out, object.updated_at);
   out += '}';
 }
 
@@ -285,7 +245,7 @@ std::string BatchAnswer(const std::vector<Written>& results, const json& errors,
   std::string out;
   out.reserve(size);
   out += R"({"completedAt":)";
-  AppendQuoted(out, completed);
+  AppendJsonString(&out, completed);
   if (!errors.empty()) {
     out += R"(,"errors":)" + error_text;
     out += R"(,"numErrors":)" + std::to_string(errors.size());
@@ -296,7 +256,7 @@ std::string BatchAnswer(const std::vector<Written>& results, const json& errors,
     AppendObject(out, results[i]);
   }
   out += R"(],"startedAt":)";
-  AppendQuoted(out, started);
+  AppendJsonString(&out, started);
   out += R"(,"status":"COMPLETE"})";
   return out;
 }

@@ -75,9 +75,16 @@ TEST(HubSpotRequestBuilder, MappedIdPropertyCarriesTheWarehouseId) {
   r.warehouse_id = "user_9";
   r.values = {testing::Str("user_9"), testing::Int("1")};
   batch.records.push_back(r);
-  json input = json::parse(BuildBatchWrite(Settings(), batch).body)["inputs"][0];
+  const std::string body = BuildBatchWrite(Settings(), batch).body;
+  json input = json::parse(body)["inputs"][0];
   EXPECT_EQ(input["id"], "user_9");
   EXPECT_EQ(input["properties"]["warehouse_id"], "user_9");
+  // Once: a JSON object with a repeated key is not one HubSpot would accept.
+  size_t keys = 0;
+  for (size_t at = body.find("\"warehouse_id\":"); at != std::string::npos;
+       at = body.find("\"warehouse_id\":", at + 1))
+    ++keys;
+  EXPECT_EQ(keys, 1u) << body;
 }
 
 TEST(HubSpotRequestBuilder, HundredRecordsFitOneRequest) {
