@@ -71,7 +71,7 @@ class PgDeltaReader final : public DeltaReader {
         // Many changed rows: the cursor reads them from the model as they are fetched
         // (a full sync starts sending at once, and no copy of the model is written and
         // sorted first).
-        stream_sql_ = &sql_.stream_changed;
+        stream_direct_ = true;
       } else {
         // A few, found again by their keys (which the count returned), or none.
         tx_->exec(sql_.create_temp);
@@ -175,7 +175,8 @@ class PgDeltaReader final : public DeltaReader {
 
   Status DeclareDeltaCursor() {
     try {
-      tx_->exec(std::string("DECLARE ") + kDeltaCursor + " NO SCROLL CURSOR FOR " + *stream_sql_);
+      tx_->exec(std::string("DECLARE ") + kDeltaCursor + " NO SCROLL CURSOR FOR " +
+                (stream_direct_ ? sql_.stream_changed : sql_.stream));
       return Status::Ok();
     } catch (...) {
       return StatusFromPgException("open the delta of sync " + sync_name_);
@@ -261,7 +262,7 @@ class PgDeltaReader final : public DeltaReader {
   std::string sync_name_;
   DeltaOptions options_;
   DeltaSql sql_;
-  const std::string* stream_sql_ = &sql_.stream;  // what the delta cursor reads
+  bool stream_direct_ = false;  // the cursor reads stream_changed, not bf_delta
   std::vector<std::string> fields_;
   DeltaSummary summary_;
   bool delta_done_ = false;  // the cursor has returned its last row

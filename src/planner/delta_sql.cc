@@ -132,12 +132,14 @@ std::string RowHash(const SyncConfig& sync, const std::string& table) {
   return RowHashOf(sync, DeltaColumns(sync, table));
 }
 
-// The CTEs both delta statements share, ending in `classified`: every model row with
-// its verdict (changed, unchanged, held, no_consent, out_of_sample, null_key,
-// duplicate_key), whether it was delivered before, and its delivered values (prev).
-// Nothing here is written aside or fenced (no OFFSET 0, no MATERIALIZED): each statement
-// is one flat plan that Postgres can run with parallel workers. The row hash appears once
-// in the verdict, as the operand of a simple CASE, so it is computed once per row.
+// The CTEs the delta's statements share (count, fill_by_keys, stream_changed), ending in
+// `classified`: every model row with its verdict (changed, unchanged, legacy_unchanged,
+// held, no_consent, out_of_sample, null_key, duplicate_key), whether it was delivered
+// before, and its delivered values (prev). Nothing here is written aside or fenced (no
+// OFFSET 0, no MATERIALIZED): each statement is one flat plan (the count one Postgres can
+// run with parallel workers, the stream one a cursor reads in key order). The row hash
+// appears once in the verdict, as the operand of a simple CASE, so it is computed once
+// per row.
 std::string Classified(const SyncConfig& sync, const Names& n, const DeltaOptions& options,
                        bool key_unique, const std::optional<std::string>& cursor) {
   const bool by_updated_at =
