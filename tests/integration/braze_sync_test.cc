@@ -1,14 +1,11 @@
 // Issue 4's end-to-end checks: Postgres deltas -> id_mappings -> Braze /users/track and
 // /users/delete, against a real Postgres and the in-process Braze emulator.
 #include <httplib.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
-#include "app/plan_report.h"
 #include "destinations/braze/emulator.h"
 #include "integration/harness.h"
 
@@ -193,15 +190,8 @@ TEST_F(BrazeSync, RowHashesStoredByEarlierVersionsStillHoldAndASyncRewritesThem)
       "SELECT count(*) FROM backflow.row_state WHERE sync_name = 'users' AND length(row_hash) = 32";
   ASSERT_EQ(Count(md5_rows), 300);
 
-  const std::string path = std::filesystem::temp_directory_path() /
-                           ("bf_plan_legacy_" + std::to_string(::getpid()) + ".json");
-  PlanWriter writer;
-  ASSERT_TRUE(writer.Open(path, "users").ok());
-  RunOptions plan;
-  plan.kind = "plan";
-  plan.plan = &writer;
-  RunReport planned = Sync("users", plan);
-  std::filesystem::remove(path);
+  RunReport planned;
+  Plan("users", &planned);
   ASSERT_EQ(planned.exit_code, kExitOk) << planned.status.ToString();
   EXPECT_EQ(planned.run.counts.rows_changed, 0);
   EXPECT_EQ(Count(md5_rows), 300);  // a plan writes nothing

@@ -1,9 +1,5 @@
 // Issue 6's end-to-end checks: contracts, gates, --force, plan, --sample and the PII
 // promise of change_log, against a real Postgres and the in-process HubSpot emulator.
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -81,23 +77,8 @@ class ContractSync : public Harness {
     for (std::string id; std::getline(in, id, ',');) out.insert(id);
     return out;
   }
-  // Runs `plan`, returning the JSON it wrote with --output.
   json Plan(RunReport* report, std::optional<double> sample = std::nullopt) {
-    std::string path = std::filesystem::temp_directory_path() /
-                       ("bf_plan_" + std::to_string(::getpid()) + ".json");
-    PlanWriter writer;
-    EXPECT_TRUE(writer.Open(path, "contacts").ok());
-    RunOptions o;
-    o.kind = "plan";
-    o.plan = &writer;
-    o.sample = sample;
-    *report = Sync("contacts", o);
-    std::ostringstream terminal;
-    EXPECT_TRUE(writer.Finish(terminal, report->run.run_id).ok());
-    std::ifstream in(path);
-    json doc = json::parse(in, nullptr, false);
-    std::filesystem::remove(path);
-    return doc;
+    return Harness::Plan("contacts", report, sample);
   }
 };
 

@@ -3,10 +3,17 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
 #include <string>
 
+#include "app/plan_report.h"
 #include "app/runtime.h"
 #include "app/sync_runner.h"
 #include "backflow/clock.h"
@@ -55,6 +62,26 @@ class Harness : public ::testing::Test {
   RunReport Sync(const std::string& name, RunOptions options = {}) {
     SyncRunner runner(runtime_.get());
     return runner.Run(name, options);
+  }
+
+  // Runs `plan` of sync `name`, returning the JSON it wrote with --output.
+  nlohmann::json Plan(const std::string& name, RunReport* report,
+                      std::optional<double> sample = std::nullopt) {
+    const std::string path = std::filesystem::temp_directory_path() /
+                             ("bf_plan_" + std::to_string(::getpid()) + ".json");
+    PlanWriter writer;
+    EXPECT_TRUE(writer.Open(path, name).ok());
+    RunOptions o;
+    o.kind = "plan";
+    o.plan = &writer;
+    o.sample = sample;
+    *report = Sync(name, o);
+    std::ostringstream terminal;
+    EXPECT_TRUE(writer.Finish(terminal, report->run.run_id).ok());
+    std::ifstream in(path);
+    nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+    std::filesystem::remove(path);
+    return doc;
   }
 
   long long Count(const std::string& sql) { return db_.Count(sql); }
