@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   build-essential cmake pkg-config git ca-certificates
   libpqxx-dev libpq-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev libcpp-httplib-dev libcli11-dev libssl-dev libsystemd-dev
+  libgtest-dev libgmock-dev libcpp-httplib-dev libcli11-dev libssl-dev libsystemd-dev libjemalloc-dev
   postgresql postgresql-contrib curl python3 systemd time
   chromium  # tests/browser: the dashboard in a real headless browser
 )
