@@ -15,7 +15,7 @@
 // glibc's malloc spent a third of backflow's CPU on that, merging its fast bins at every
 // allocation over 1 KiB and mapping and unmapping every large buffer (CPU per 100k rows,
 // 1M-row benchmark: Braze 0.84 -> 0.58 s, HubSpot 1.41 -> 0.95 s; README, Performance;
-// peak RSS rises by 8-10 MB, to 47-53 MB, and stays flat in N). One arena: each
+// peak RSS rises by 8-12 MB, to 47-55 MB, and stays flat in N). One arena: each
 // thread allocates from its own cache, so the senders and committers rarely meet on the
 // arena's lock, and a second arena cost 7 MB of resident memory for no speed. Freed pages
 // go back to the system a second after their last use (not ten), in one step, by
