@@ -13,6 +13,13 @@ Millis CeilMillis(Nanos d) {
   return std::chrono::ceil<Millis>(d);
 }
 
+// The server counts arrivals, not sends: two requests sent exactly a window apart can
+// arrive closer together (one waited longer on its connection), and that is a 429. A
+// guard of 1% of the window (at least 20 ms) absorbs that jitter.
+Nanos ArrivalGuard(Nanos window) {
+  return std::max<Nanos>(window / 100, std::chrono::milliseconds(20));
+}
+
 }  // namespace
 
 RateLimiter::RateLimiter(const RateLimitConfig& config, Clock* clock, double quota_share)
@@ -90,11 +97,8 @@ Millis RateLimiter::Reserve(SteadyTime* booked) {
   RecoverLocked(now);
   const long long limit = EffectiveLimitLocked(now);
   const auto size = static_cast<long long>(sends_.size());
-  // The server counts arrivals, not sends: two requests sent exactly `per` apart can
-  // arrive closer together (one waited longer on its connection), and that is a 429.
-  // A guard of 1% of the window (at least 20 ms) absorbs that jitter.
-  const Nanos guard = std::max<Nanos>(per_ / 100, std::chrono::milliseconds(20));
-  if (size >= limit) t = std::max(t, sends_[static_cast<size_t>(size - limit)] + per_ + guard);
+  if (size >= limit)
+    t = std::max(t, sends_[static_cast<size_t>(size - limit)] + per_ + ArrivalGuard(per_));
 
   const Nanos interval = per_ / limit;
   if (burst_ > 0) t = std::max(t, tat_ - interval * static_cast<Nanos::rep>(burst_ - 1));
@@ -119,20 +123,30 @@ void RateLimiter::Observe(const RateLimitHints& hints, bool rate_limited) {
     blocked_until_ = std::max(blocked_until_, now + *hints.retry_after);
 
   if (hints.remaining && *hints.remaining <= 0) {
-    // Without a reset time the window is rolling: it frees a slot when the oldest send
-    // still inside it ages out (or a whole window from now if we sent none of them).
     const Nanos window = hints.window ? Nanos(*hints.window) : per_;
-    SteadyTime until = now + window;
-    for (const SteadyTime& sent : sends_) {
-      if (sent > now) break;
-      if (sent > now - window) {
-        until = sent + window;
-        break;
+    // Our sends already made (logged at or before now), and the first of them still
+    // inside the server's window.
+    const auto made = std::upper_bound(sends_.begin(), sends_.end(), now);
+    const auto inside = std::upper_bound(sends_.begin(), made, now - window);
+    const long long full = hints.limit && *hints.limit > 0 ? *hints.limit
+                                                           : EffectiveLimitLocked(now);
+    SteadyTime until;
+    if (made - inside >= full) {
+      // Our own sends fill the window: the server frees a slot when the oldest of the
+      // newest `full` of them ages out (a logged time is never before the server counted
+      // that send). Exact, where a reset rounded up to whole seconds (Braze's) would idle
+      // up to a second of every window's budget.
+      until = *(made - full) + window + ArrivalGuard(window);
+    } else {
+      // Someone else shares the budget, or our log does not reach back that far: the
+      // server's reset says when; without one the window is rolling, and it frees a slot
+      // when the oldest send still inside it ages out (or a whole window from now if we
+      // sent none of them).
+      until = inside != made ? *inside + window : now + window;
+      if (hints.reset_at) {
+        const auto left = *hints.reset_at - clock_->WallNow();
+        until = now + std::max<Nanos>(Nanos(0), std::chrono::duration_cast<Nanos>(left));
       }
-    }
-    if (hints.reset_at) {
-      const auto left = *hints.reset_at - clock_->WallNow();
-      until = now + std::max<Nanos>(Nanos(0), std::chrono::duration_cast<Nanos>(left));
     }
     blocked_until_ = std::max(blocked_until_, until);
   }

@@ -10,8 +10,11 @@
 // used up, sends are spaced per/limit apart. Without `burst` only the window applies.
 //
 // Adaptation from response headers (Observe):
-//   remaining == 0      -> nobody sends until reset_at, or else until the oldest send in
-//                          the (rolling) window ages out.
+//   remaining == 0      -> when our own sends fill the server's window (`limit` of them
+//                          inside it), nobody sends until the oldest of them ages out
+//                          (exact: a reset in whole seconds would idle part of the budget);
+//                          else until reset_at, or else until the oldest send in the
+//                          (rolling) window ages out.
 //   limit < configured  -> the effective limit drops to it (never rises above configured).
 //   retry_after         -> nobody sends until then.
 //   a 429               -> multiplicative decrease of the effective limit, then additive

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -169,6 +170,71 @@ TEST(RateLimiterTest, RemainingZeroWithoutResetWaitsForTheOldestSendToAgeOut) {
   hints.remaining = 0;
   limiter.Observe(hints, false);
   EXPECT_EQ(limiter.Reserve(), Millis(6000));  // the send at 0 leaves the window at 10 s
+}
+
+TEST(RateLimiterTest, RemainingZeroFromOurOwnSendsWaitsForTheirOldestNotTheRoundedReset) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(3000, milliseconds(3000)), &clock);
+  for (int i = 0; i < 3000; ++i) ASSERT_EQ(limiter.Reserve(), Millis(0));
+  clock.Advance(milliseconds(500));
+  // Braze's answer to the 3,000th: the window is full, and it resets (in whole seconds,
+  // rounded up) later than the oldest send really leaves it.
+  RateLimitHints hints;
+  hints.limit = 3000;
+  hints.remaining = 0;
+  hints.reset_at = clock.WallNow() + milliseconds(3500);
+  limiter.Observe(hints, false);
+  // The sends at 0 leave the window at 3 s (+ the 30 ms arrival guard): 2.53 s from now.
+  EXPECT_EQ(limiter.Reserve(), Millis(2530));
+}
+
+TEST(RateLimiterTest, RemainingZeroWithASharedBudgetWaitsForTheReset) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(3000, milliseconds(3000)), &clock);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(limiter.Reserve(), Millis(0));
+  // Another client used the rest of the window: only the server knows when it frees.
+  RateLimitHints hints;
+  hints.limit = 3000;
+  hints.remaining = 0;
+  hints.reset_at = clock.WallNow() + milliseconds(2000);
+  limiter.Observe(hints, false);
+  EXPECT_EQ(limiter.Reserve(), Millis(2000));
+}
+
+// A server like Braze's /users/track: at most `limit` arrivals in any rolling window,
+// answering each with the remaining count and the reset in whole epoch seconds.
+TEST(RateLimiterTest, BrazeLikeHeadersStillLetItUseAtLeast97PercentOfTheBudget) {
+  ManualClock clock;
+  const long long limit = 3000;
+  const auto window = milliseconds(3000);
+  RateLimiter limiter(Limit(limit, window), &clock);
+  std::deque<SteadyTime> counted;  // the server's window
+  std::vector<SteadyTime> times;
+  int refused = 0;
+  for (int i = 0; i < 30000; ++i) {
+    clock.SleepFor(limiter.Reserve());
+    const SteadyTime now = clock.Now();
+    while (!counted.empty() && counted.front() <= now - window) counted.pop_front();
+    RateLimitHints hints;
+    hints.limit = limit;
+    const bool too_many = static_cast<long long>(counted.size()) >= limit;
+    if (too_many) {
+      ++refused;
+    } else {
+      counted.push_back(now);
+      times.push_back(now);
+    }
+    hints.remaining = limit - static_cast<long long>(counted.size());
+    const auto reset_wall = clock.WallNow() + (counted.front() + window - now);
+    hints.reset_at = std::chrono::ceil<std::chrono::seconds>(reset_wall);
+    limiter.Observe(hints, too_many);
+  }
+  EXPECT_EQ(refused, 0);
+  EXPECT_LE(MaxInWindow(times, window), limit);
+  // An ideal client sends `limit` at once, then `limit` per window.
+  const double windows = std::chrono::duration<double>(times.back() - times.front()) / window;
+  const double share = static_cast<double>(times.size() - limit) / (windows * limit);
+  EXPECT_GE(share, 0.97) << "windows " << windows;
 }
 
 TEST(RateLimiterTest, SmallerHeaderLimitIsHonouredButNeverRaisedAboveConfigured) {
