@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
 import sandbox_load  # noqa: E402
 import scenarios  # noqa: E402
-from harness import Backflow, Postgres, Sandbox  # noqa: E402
+from harness import REAL_LIMITS_SANDBOX, Backflow, Postgres, Sandbox  # noqa: E402
 
 ALL_DESTINATIONS = ["hubspot", "braze", "salesforce"]
 # The APIs' real limits: (requests, window ms, seconds of traffic for the throttled run).
@@ -130,12 +130,16 @@ def run_throttled(ctx, results, checks):
         dest, _, seconds = item.partition("=")
         if dest in table:
             table[dest] = table[dest][:2] + (float(seconds),)
-    for dest in ctx.dests:
-        if dest in table:
-            limit, window_ms, seconds = table[dest]
-            r, cs = scenarios.throttled(ctx, dest, limit, window_ms, seconds)
-            results["throttled"].append(r)
-            checks.extend(cs)
+    sandbox = Sandbox(ctx.build, ctx.workdir, "sandbox-real-limits", REAL_LIMITS_SANDBOX)
+    try:
+        for dest in ctx.dests:
+            if dest in table:
+                limit, window_ms, seconds = table[dest]
+                r, cs = scenarios.throttled(ctx, sandbox, dest, limit, window_ms, seconds)
+                results["throttled"].append(r)
+                checks.extend(cs)
+    finally:
+        sandbox.stop()
 
 
 def git_revision(root):

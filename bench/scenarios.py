@@ -111,26 +111,27 @@ def _span_seconds(log, fallback):
     return (max(stamps) - min(stamps)).total_seconds()
 
 
-def throttled(ctx, dest, limit, window_ms, seconds):
-    """Sandbox with the API's real limit (hidden), backflow configured with the same."""
+def throttled(ctx, sandbox, dest, limit, window_ms, seconds):
+    """`sandbox` reports what the real API reports and enforces its real limit (hidden:
+    refused with a 429); backflow is configured with the same limit."""
     requests = int(seconds * 1000 / window_ms * limit)
     rows = requests * BATCH[dest]
     table = "bench.throttle_%s" % dest
     seed(ctx.pg, table, rows)
     config = os.path.join(ctx.workdir, "throttled_%s.yaml" % dest)
     per = "%dms" % window_ms
-    write_config(config, ctx.sandbox.url, [dest], [("%s_throttled" % dest, dest, table, "hash")],
+    write_config(config, sandbox.url, [dest], [("%s_throttled" % dest, dest, table, "hash")],
                  {dest: (limit, per)}, ctx.max_concurrency)
     ctx.backflow.reset_state()
-    ctx.sandbox.reset()
+    sandbox.reset()
     emulator = EMULATOR[dest]
-    ctx.sandbox.faults(emulator, {"hidden_rate_limit": {"requests": limit, "per_ms": window_ms}})
+    sandbox.faults(emulator, {"hidden_rate_limit": {"requests": limit, "per_ms": window_ms}})
     try:
         run = ctx.backflow.sync(config, "%s_throttled" % dest)
-        counters = ctx.sandbox.counters(emulator)
-        log = ctx.sandbox.request_log(emulator)
+        counters = sandbox.counters(emulator)
+        log = sandbox.request_log(emulator)
     finally:
-        ctx.sandbox.faults(emulator, {})
+        sandbox.faults(emulator, {})
     ctx.pg.sql("DROP TABLE %s" % table)
     elapsed = _span_seconds(log, run["wall_s"])
     sent = counters["writes"]
