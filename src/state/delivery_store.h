@@ -65,7 +65,8 @@ class DeliveryStore {
   // updated_at strategy: the cursor to read from next time.
   [[nodiscard]] Status SaveCursor(const std::string& sync_name, const std::string& cursor);
 
-  // ANALYZE row_state and id_mappings (after a large run, for the next delta's plan).
+  // ANALYZE row_state and id_mappings (after a large run, for the next delta's plan),
+  // skipping a table autovacuum is processing (it analyzes it too).
   [[nodiscard]] Status Analyze();
 
   // Salted SHA-256 of a PII value, as stored in change_log/row_state ("sha256:<hex>").

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
+#include <pqxx/pqxx>
 
 #include "state/run_store.h"
 #include "state_fixture.h"
@@ -258,6 +260,28 @@ TEST_F(DeliveryStoreTest, LargeBatchIsOneTransaction) {
   EXPECT_EQ(N("SELECT count(DISTINCT xid) FROM (SELECT xmin::text AS xid FROM bf_state.row_state "
               "UNION ALL SELECT xmin::text FROM bf_state.change_log) t"),
             2);
+}
+
+TEST_F(DeliveryStoreTest, AnalyzeSkipsATableAutovacuumHoldsInsteadOfWaiting) {
+  std::vector<Record> records = {MakeRecord("u1", "ann@example.com", "90", "h1"),
+                                 MakeRecord("u2", "bob@example.com", "40", "h2")};
+  ASSERT_TRUE(Commit(records, {Delivered("00Q1", true), Delivered("00Q2", true)}, 1, FixedNow())
+                  .ok());
+  // What autovacuum holds while it processes row_state (and what ANALYZE needs).
+  pqxx::connection other(db_.dsn());
+  pqxx::work hold(other);
+  hold.exec("LOCK TABLE bf_state.row_state IN SHARE UPDATE EXCLUSIVE MODE");
+  auto analyzed = std::async(std::launch::async, [&] { return store_->Analyze(); });
+  const bool finished = analyzed.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  hold.abort();  // lets a waiting ANALYZE finish either way
+  ASSERT_TRUE(finished) << "ANALYZE waited for the lock";
+  const Status st = analyzed.get();
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  // id_mappings got its statistics; row_state (skipped) still has none (-1: never analyzed).
+  EXPECT_EQ(Q("SELECT reltuples::bigint FROM pg_class WHERE oid = 'bf_state.id_mappings'::regclass"),
+            "2");
+  EXPECT_EQ(Q("SELECT reltuples::bigint FROM pg_class WHERE oid = 'bf_state.row_state'::regclass"),
+            "-1");
 }
 
 TEST_F(DeliveryStoreTest, DeletesAndCursor) {
