@@ -109,7 +109,11 @@ Millis RateLimiter::Reserve(SteadyTime* booked) {
   t = now + wait;
   if (burst_ > 0) tat_ = std::max(tat_, t) + interval;
   sends_.push_back(t);
-  while (static_cast<long long>(sends_.size()) > configured_) sends_.pop_front();
+  // The log needs the newest `configured_` sends, and (for Observe) every send still
+  // inside the window: bookings ahead of now must not push those out.
+  const SteadyTime aged = now - per_ - ArrivalGuard(per_);
+  while (static_cast<long long>(sends_.size()) > configured_ && sends_.front() <= aged)
+    sends_.pop_front();
   *booked = t;
   return wait;
 }

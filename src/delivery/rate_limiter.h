@@ -95,7 +95,8 @@ class RateLimiter {
   const long long burst_;  // 0: no burst cap
   const double quota_share_;
 
-  std::deque<SteadyTime> sends_;  // booked send times, ascending; at most configured_
+  // Booked send times, ascending: the newest configured_, and any still inside the window.
+  std::deque<SteadyTime> sends_;
   SteadyTime tat_{};              // GCRA theoretical arrival time
   SteadyTime blocked_until_{};
   SteadyTime paused_until_{};
