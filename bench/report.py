@@ -55,10 +55,12 @@ def print_report(results):
                  r["rows_small"], r["rows_large"], _f(r["ratio"])]
                 for r in results["rss_scaling"]])
     if results.get("throttled"):
-        _table("Throttled runs (sandbox enforces the API's real limit; backflow set to the same)",
-               ["dest", "limit", "write requests", "elapsed s", "budget used", "429s",
-                "delivered"],
+        _table("Throttled runs (the sandbox enforces the limit, hidden or in the emulator's "
+               "own headers; backflow set to the same)",
+               ["dest", "limit", "enforced", "write requests", "elapsed s", "budget used",
+                "429s", "delivered"],
                [[t["destination"], "%d/%gs" % (t["limit"], t["window_ms"] / 1000.0),
+                 t.get("enforced_by", "hidden"),
                  t["write_requests"], _f(t["elapsed_s"], "%.1f"), _pct(t["budget_share"]),
                  t["status_429"], "%s / %d" % (t["rows_succeeded"], t["rows"])]
                 for t in results["throttled"]])

@@ -111,9 +111,11 @@ def _span_seconds(log, fallback):
     return (max(stamps) - min(stamps)).total_seconds()
 
 
-def throttled(ctx, sandbox, dest, limit, window_ms, seconds):
-    """`sandbox` reports what the real API reports and enforces its real limit (hidden:
-    refused with a 429); backflow is configured with the same limit."""
+def throttled(ctx, sandbox, dest, limit, window_ms, seconds, hidden=True):
+    """backflow is configured with the limit. hidden: `sandbox` enforces it as a hidden
+    rate limit (refused with a 429) and reports what the real API reports; otherwise the
+    emulator itself was started with the limit, which it enforces and reports in its
+    headers."""
     requests = int(seconds * 1000 / window_ms * limit)
     rows = requests * BATCH[dest]
     table = "bench.throttle_%s" % dest
@@ -125,7 +127,8 @@ def throttled(ctx, sandbox, dest, limit, window_ms, seconds):
     ctx.backflow.reset_state()
     sandbox.reset()
     emulator = EMULATOR[dest]
-    sandbox.faults(emulator, {"hidden_rate_limit": {"requests": limit, "per_ms": window_ms}})
+    if hidden:
+        sandbox.faults(emulator, {"hidden_rate_limit": {"requests": limit, "per_ms": window_ms}})
     try:
         run = ctx.backflow.sync(config, "%s_throttled" % dest)
         counters = sandbox.counters(emulator)
@@ -143,7 +146,8 @@ def throttled(ctx, sandbox, dest, limit, window_ms, seconds):
     too_many = counters["status"].get("429", 0)
     ctx.log("  %s throttled %d/%dms: %d requests in %.1f s, budget share %s, 429s %d" % (
         dest, limit, window_ms, sent, elapsed, "%.2f" % share if share else "-", too_many))
-    result = {"destination": dest, "limit": limit, "window_ms": window_ms, "rows": rows,
+    result = {"destination": dest, "enforced_by": "hidden" if hidden else "headers",
+              "limit": limit, "window_ms": window_ms, "rows": rows,
               "write_requests": sent, "elapsed_s": elapsed, "wall_s": run["wall_s"],
               "budget_share": share, "status_429": too_many, "exit": run["exit"],
               "rows_succeeded": run.get("rows_succeeded"), "run_status": run.get("status")}
