@@ -135,7 +135,7 @@ void RateLimiter::Observe(const RateLimitHints& hints, bool rate_limited) {
     const long long full = hints.limit && *hints.limit > 0 ? *hints.limit
                                                            : EffectiveLimitLocked(now);
     SteadyTime until;
-    if (made - inside >= full) {
+    if (full > 0 && made - inside >= full) {
       // Our own sends fill the window: the server frees a slot when the oldest of the
       // newest `full` of them ages out (a logged time is never before the server counted
       // that send). Exact, where a reset rounded up to whole seconds (Braze's) would idle

@@ -173,6 +173,17 @@ TEST(RateLimiterTest, RemainingZeroWithoutResetWaitsForTheOldestSendToAgeOut) {
   EXPECT_EQ(limiter.Reserve(), Millis(6000));  // the send at 0 leaves the window at 10 s
 }
 
+TEST(RateLimiterTest, RemainingZeroWithoutAConfiguredLimitWaitsForTheReset) {
+  ManualClock clock;
+  RateLimiter limiter(Limit(0, milliseconds(1000)), &clock);  // unlimited: no log is kept
+  EXPECT_EQ(limiter.Reserve(), Millis(0));
+  RateLimitHints hints;
+  hints.remaining = 0;
+  hints.reset_at = clock.WallNow() + milliseconds(1500);
+  limiter.Observe(hints, false);
+  EXPECT_EQ(limiter.Reserve(), Millis(1500));
+}
+
 TEST(RateLimiterTest, RemainingZeroFromOurOwnSendsWaitsForTheirOldestNotTheRoundedReset) {
   ManualClock clock;
   RateLimiter limiter(Limit(3000, milliseconds(3000)), &clock);
