@@ -184,18 +184,23 @@ TEST(RateLimiterTest, RemainingZeroWithoutAConfiguredLimitWaitsForTheReset) {
   EXPECT_EQ(limiter.Reserve(), Millis(1500));
 }
 
+// Braze's answer once a window is full: `limit` and remaining 0, resetting `reset_in`
+// from now (in whole seconds, rounded up, on the real API).
+RateLimitHints WindowFull(const ManualClock& clock, long long limit, Millis reset_in) {
+  RateLimitHints hints;
+  hints.limit = limit;
+  hints.remaining = 0;
+  hints.reset_at = clock.WallNow() + reset_in;
+  return hints;
+}
+
 TEST(RateLimiterTest, RemainingZeroFromOurOwnSendsWaitsForTheirOldestNotTheRoundedReset) {
   ManualClock clock;
   RateLimiter limiter(Limit(3000, milliseconds(3000)), &clock);
   for (int i = 0; i < 3000; ++i) ASSERT_EQ(limiter.Reserve(), Millis(0));
   clock.Advance(milliseconds(500));
-  // Braze's answer to the 3,000th: the window is full, and it resets (in whole seconds,
-  // rounded up) later than the oldest send really leaves it.
-  RateLimitHints hints;
-  hints.limit = 3000;
-  hints.remaining = 0;
-  hints.reset_at = clock.WallNow() + milliseconds(3500);
-  limiter.Observe(hints, false);
+  // The answer to the 3,000th resets later than the oldest send really leaves the window.
+  limiter.Observe(WindowFull(clock, 3000, Millis(3500)), false);
   // The sends at 0 leave the window at 3 s (+ the 30 ms arrival guard): 2.53 s from now.
   EXPECT_EQ(limiter.Reserve(), Millis(2530));
 }
@@ -205,11 +210,7 @@ TEST(RateLimiterTest, RemainingZeroWithASharedBudgetWaitsForTheReset) {
   RateLimiter limiter(Limit(3000, milliseconds(3000)), &clock);
   for (int i = 0; i < 10; ++i) ASSERT_EQ(limiter.Reserve(), Millis(0));
   // Another client used the rest of the window: only the server knows when it frees.
-  RateLimitHints hints;
-  hints.limit = 3000;
-  hints.remaining = 0;
-  hints.reset_at = clock.WallNow() + milliseconds(2000);
-  limiter.Observe(hints, false);
+  limiter.Observe(WindowFull(clock, 3000, Millis(2000)), false);
   EXPECT_EQ(limiter.Reserve(), Millis(2000));
 }
 
