@@ -212,6 +212,9 @@ std::string Classified(const SyncConfig& sync, const Names& n, const DeltaOption
     // of them has the earlier versions' form (32 hex digits): a row unchanged since then
     // is 'legacy_unchanged', counted as unchanged, and its hash rewritten after a sync
     // (rehash_legacy). Current state never reaches the md5 (its hashes have 16 digits).
+    // A row with neither state nor a queue entry is new: changed, whatever its hash (a
+    // backfill's count hashes nothing; the stream hashes each row once, for its state).
+    sql += "      WHEN rs.warehouse_id IS NULL AND q.warehouse_id IS NULL THEN 'changed'\n";
     sql += "      ELSE CASE " + RowHash(sync, "k.") + "\n"
            "        WHEN q.row_hash THEN " + held + "\n"
            "        WHEN rs.row_hash THEN 'unchanged'\n"
