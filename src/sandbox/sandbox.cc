@@ -1,7 +1,10 @@
 #include "sandbox/sandbox.h"
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <ctime>
+#include <memory>
 #include <thread>
 
 #include "sandbox/state.h"
@@ -69,6 +72,16 @@ Result<int> Sandbox::Start() {
   // connection after 5 requests and leave Nagle on, which costs a delayed-ACK wait).
   server_->set_tcp_nodelay(true);
   server_->set_keep_alive_max_count(kKeepAliveRequests);
+  // Debian's cpp-httplib listens with a backlog of 5. A run opens its senders' connections
+  // at once (up to max_concurrency); past the backlog the kernel drops their SYNs, which
+  // the client resends a second later: a stall of a second at the start of every run.
+  // The socket is kept here (with httplib's SO_REUSEADDR) to listen on again with room.
+  auto listening = std::make_shared<socket_t>(INVALID_SOCKET);
+  server_->set_socket_options([listening](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
+    *listening = sock;
+  });
   for (auto& e : emulators_) e->Register(*server_, *this);
   RegisterAdmin();
 
@@ -78,6 +91,10 @@ Result<int> Sandbox::Start() {
     if (port < 0) return Status::Unavailable("cannot bind " + options_.host);
   } else if (!server_->bind_to_port(options_.host, port)) {
     return Status::Unavailable("cannot bind " + options_.host + ":" + std::to_string(port));
+  }
+  if (*listening != INVALID_SOCKET && ::listen(*listening, SOMAXCONN) != 0) {
+    Stop();
+    return Status::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(port));
   }
   port_ = port;
   thread_ = std::thread([this] { server_->listen_after_bind(); });

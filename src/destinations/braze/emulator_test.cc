@@ -1,6 +1,14 @@
 #include "destinations/braze/emulator.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
 
 #include "destinations/braze/braze.h"
 
@@ -21,6 +29,7 @@ class BrazeEmulatorTest : public ::testing::Test {
     sandbox_->Add(std::make_unique<BrazeEmulator>(&clock_));
     Result<int> port = sandbox_->Start();
     ASSERT_TRUE(port.ok()) << port.status().ToString();
+    port_ = *port;
     client_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
   }
 
@@ -41,7 +50,39 @@ class BrazeEmulatorTest : public ::testing::Test {
   ManualClock clock_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::unique_ptr<httplib::Client> client_;
+  int port_ = 0;
 };
+
+// A run opens its senders' connections all at once. A listen backlog smaller than that
+// (cpp-httplib's default is 5) makes the kernel drop SYNs, which the client resends only
+// after a second: a stall of one second at the start of every run.
+TEST_F(BrazeEmulatorTest, AcceptsThirtyTwoNewConnectionsAtOnceWithoutAResentSyn) {
+  Start();
+  const int port = port_;
+  constexpr int kClients = 32;
+  std::vector<int> fds(kClients, -1);
+  std::vector<double> seconds(kClients, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+      const auto start = std::chrono::steady_clock::now();
+      if (connect(fds[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) seconds[i] = -1;
+      else seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int fd : fds) close(fd);
+  for (int i = 0; i < kClients; ++i) {
+    EXPECT_GE(seconds[i], 0) << "connection " << i << " refused";
+    // A dropped SYN is resent after the kernel's initial retransmission timeout, 1 s.
+    EXPECT_LT(seconds[i], 0.9) << "connection " << i;
+  }
+}
 
 TEST_F(BrazeEmulatorTest, RefusesAWrongKeyWithoutEchoingIt) {
   Start({{"api_key", "real-key"}});
