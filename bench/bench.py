@@ -134,28 +134,21 @@ def run_throttled(ctx, results, checks):
         dest, _, seconds = item.partition("=")
         if dest in table:
             table[dest] = table[dest][:2] + (float(seconds),)
-    sandbox = Sandbox(ctx.build, ctx.workdir, "sandbox-real-limits", REAL_LIMITS_SANDBOX)
-    try:
-        for dest in ctx.dests:
-            if dest in table:
-                limit, window_ms, seconds = table[dest]
-                r, cs = scenarios.throttled(ctx, sandbox, dest, limit, window_ms, seconds)
-                results["throttled"].append(r)
-                checks.extend(cs)
-    finally:
-        sandbox.stop()
+    runs = []  # (sandbox name, its options, dest, limit, window ms, seconds, hidden)
+    for dest in ctx.dests:
+        if dest in table:
+            runs.append(("sandbox-real-limits-" + dest, REAL_LIMITS_SANDBOX, dest) + table[dest]
+                        + (True,))
     if "braze" in ctx.dests and not ctx.args.small:
         limit, window_ms, seconds = BRAZE_HEADERS
         options = dict(REAL_LIMITS_SANDBOX,
                        braze={"rate_limit": {"requests": limit, "per_ms": window_ms}})
-        sandbox = Sandbox(ctx.build, ctx.workdir, "sandbox-braze-headers", options)
-        try:
-            r, cs = scenarios.throttled(ctx, sandbox, "braze", limit, window_ms, seconds,
-                                        hidden=False)
-            results["throttled"].append(r)
-            checks.extend(cs)
-        finally:
-            sandbox.stop()
+        runs.append(("sandbox-braze-headers", options, "braze", limit, window_ms, seconds, False))
+    for name, options, dest, limit, window_ms, seconds, hidden in runs:
+        with Sandbox(ctx.build, ctx.workdir, name, options) as sandbox:
+            r, cs = scenarios.throttled(ctx, sandbox, dest, limit, window_ms, seconds, hidden)
+        results["throttled"].append(r)
+        checks.extend(cs)
 
 
 def git_revision(root):

@@ -91,6 +91,12 @@ class Sandbox:
     def faults(self, emulator, spec):
         self._call("POST", "/_admin/%s/faults" % emulator, spec)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

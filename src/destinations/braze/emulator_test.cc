@@ -29,7 +29,6 @@ class BrazeEmulatorTest : public ::testing::Test {
     sandbox_->Add(std::make_unique<BrazeEmulator>(&clock_));
     Result<int> port = sandbox_->Start();
     ASSERT_TRUE(port.ok()) << port.status().ToString();
-    port_ = *port;
     client_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
   }
 
@@ -50,7 +49,6 @@ class BrazeEmulatorTest : public ::testing::Test {
   ManualClock clock_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::unique_ptr<httplib::Client> client_;
-  int port_ = 0;
 };
 
 // A run opens its senders' connections all at once. A listen backlog smaller than that
@@ -58,7 +56,7 @@ class BrazeEmulatorTest : public ::testing::Test {
 // after a second: a stall of one second at the start of every run.
 TEST_F(BrazeEmulatorTest, AcceptsThirtyTwoNewConnectionsAtOnceWithoutAResentSyn) {
   Start();
-  const int port = port_;
+  const int port = sandbox_->port();
   constexpr int kClients = 32;
   std::vector<int> fds(kClients, -1);
   std::vector<double> seconds(kClients, 0);
