@@ -7,6 +7,8 @@
 # The server runs as the `postgres` user when invoked as root (initdb refuses root). Its
 # data directory and socket live in their own postgres-owned directory under /tmp (named
 # in DIR/datadir), because DIR may sit in a checkout the postgres user cannot enter.
+# BACKFLOW_PG_SHARED_BUFFERS sizes the buffer pool (default 256MB; the benchmark gives its
+# warehouse 1GB); `resume` starts the server with the options `start` chose.
 set -euo pipefail
 cmd=${1:?usage: pg_cluster.sh start|stop DIR}
 dir=${2:?usage: pg_cluster.sh start|stop DIR}
@@ -43,11 +45,11 @@ case "$cmd" in
     echo "$run" >"$dir/datadir"
     as_pg "$bin/initdb" -D "$run/data" -A trust -U postgres -E UTF8 --no-sync >"$run/initdb.log" 2>&1 \
       || { cat "$run/initdb.log" >&2; exit 1; }
+    echo "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=${BACKFLOW_PG_SHARED_BUFFERS:-256MB}" >"$dir/options"
     for attempt in 1 2 3 4 5 6 7 8; do
       port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
       if as_pg "$bin/pg_ctl" -D "$run/data" -l "$run/server.log" -w -t 30 start \
-          -o "-p $port -k $run -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB" \
-          >/dev/null 2>&1; then
+          -o "-p $port -k $run $(cat "$dir/options")" >/dev/null 2>&1; then
         echo "host=127.0.0.1 port=$port user=postgres dbname=postgres" >"$dir/dsn"
         echo "$port" >"$dir/port"
         chmod a+r "$dir/dsn"
@@ -66,7 +68,7 @@ case "$cmd" in
   resume)
     run=$(cat "$dir/datadir")
     as_pg "$bin/pg_ctl" -D "$run/data" -l "$run/server.log" -w -t 30 start \
-      -o "-p $(cat "$dir/port") -k $run -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300" \
+      -o "-p $(cat "$dir/port") -k $run $(cat "$dir/options")" \
       >/dev/null
     ;;
   *)
