@@ -47,6 +47,9 @@ def parse_args(argv):
                    help="only the throttled runs and the sandbox-alone figures")
     p.add_argument("--no-scaling", action="store_true", help="skip the 100k-row RSS comparison")
     p.add_argument("--sandbox-seconds", type=float, default=3.0)
+    p.add_argument("--pg-shared-buffers", default="1GB",
+                   help="the warehouse's buffer pool: room for the model and the state a "
+                        "1M-row sync writes (about 1 GB), as a production server would have")
     p.add_argument("--output", help="JSON file (default bench/results/<timestamp>.json)")
     p.add_argument("--run-timeout", type=float, default=1800,
                    help="kill a backflow run after this many seconds (it then counts as failed)")
@@ -174,13 +177,14 @@ def main(argv):
     results = {"meta": {"timestamp": stamp, "rows": args.rows, "runs": args.runs,
                         "small": args.small, "destinations": ctx.dests,
                         "max_concurrency": args.max_concurrency, "build": ctx.build,
-                        "git": git_revision(root), "cpus": os.cpu_count()},
+                        "git": git_revision(root), "cpus": os.cpu_count(),
+                        "pg_shared_buffers": args.pg_shared_buffers},
                "sizes": [], "rss_scaling": [], "throttled": [], "sandbox_alone": [],
                "checks": []}
     checks = results["checks"]
     try:
         ctx.log("starting Postgres and backflow-sandbox in %s" % workdir)
-        ctx.pg = Postgres(root, workdir)
+        ctx.pg = Postgres(root, workdir, args.pg_shared_buffers)
         ctx.sandbox = Sandbox(ctx.build, workdir)
         ctx.backflow = Backflow(ctx.build, workdir, ctx.pg)
         ctx.backflow.timeout_s = args.run_timeout

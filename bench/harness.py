@@ -24,10 +24,11 @@ def median(values):
 class Postgres:
     """tests/support/pg_cluster.sh start|stop DIR, and psql for SQL."""
 
-    def __init__(self, root, workdir):
+    def __init__(self, root, workdir, shared_buffers):
         self.script = os.path.join(root, "tests/support/pg_cluster.sh")
         self.dir = os.path.join(workdir, "postgres")
-        subprocess.run(["bash", self.script, "start", self.dir], check=True)
+        env = dict(os.environ, BACKFLOW_PG_SHARED_BUFFERS=shared_buffers)
+        subprocess.run(["bash", self.script, "start", self.dir], check=True, env=env)
         with open(os.path.join(self.dir, "dsn")) as f:
             self.dsn = f.read().strip()
 
