@@ -44,11 +44,12 @@ class Postgres:
 # Daily budgets far above any benchmark's traffic.
 DAILY = {"hubspot": {"daily_limit": 1000000000}, "salesforce": {"daily_limit": 1000000000}}
 # Unthrottled: no API's limit applies or is reported. (HubSpot's emulator reports an
-# unlimited interval budget by default; Braze's reports its real 3,000 per 3 s, and
-# backflow paces itself by what the headers say, so it is lifted here.)
+# unlimited interval budget by default; Braze's enforces and reports its real 3,000 per
+# 3 s, and backflow paces itself by what the headers say, so it is lifted here.)
 UNTHROTTLED_SANDBOX = dict(DAILY, braze={"rate_limit": {"requests": 1000000000, "per_ms": 3000}})
-# The emulators' defaults: Braze reports its real limit in every answer (the throttled
-# runs add each API's real limit as a hidden rate limit, which refuses with a 429).
+# The emulators' defaults: Braze enforces its real limit and reports it in every answer
+# (the throttled runs add each API's real limit as a hidden rate limit, which refuses
+# with a 429).
 REAL_LIMITS_SANDBOX = DAILY
 
 

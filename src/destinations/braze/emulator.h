@@ -17,8 +17,9 @@
 //                null unsets an attribute. 201 {"message":"success","attributes_processed":N}
 //                plus "errors" when any.
 //   /users/delete at most 50 external_ids (more -> 400) -> 201 {"deleted":N,"message":"success"}
-//   limits       X-RateLimit-Limit/-Remaining/-Reset (epoch seconds) on every answer; the
-//                rolling window (off unless configured) answers 429 without Retry-After.
+//   limits       X-RateLimit-Limit/-Remaining/-Reset (epoch seconds) on every answer; past
+//                the rolling window (Braze's real 3,000 per 3 s unless configured, off with
+//                "rate_limit": null) a request is refused with 429 and no Retry-After.
 //
 // Configure() options: {"api_key":"..","legacy_limits":false,
 //                       "rate_limit":{"requests":3000,"per_ms":3000}}. Thread-safe.
@@ -65,7 +66,7 @@ class BrazeEmulator final : public sandbox::Emulator {
   struct Window {
     long long requests = 3000;
     Millis per{3000};
-    bool enforced = false;
+    bool enforced = true;
     std::deque<SteadyTime> sent;
   };
 

@@ -236,6 +236,29 @@ TEST_F(BrazeEmulatorTest, RateLimitHeadersAndRollingWindow429) {
   EXPECT_TRUE(Users().contains("u50"));
 }
 
+// Unconfigured, the emulator refuses what Braze refuses: the 3,001st /users/track request
+// inside 3 s. "rate_limit": null only counts (for the headers).
+TEST_F(BrazeEmulatorTest, EnforcesBrazesRealLimitUnlessTurnedOff) {
+  Start();
+  const json one = {{"attributes", Attributes(1)}};
+  for (int i = 0; i < 3000; ++i) ASSERT_EQ(Post("/users/track", one)->status, 201) << i;
+  auto res = Post("/users/track", one);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
+  EXPECT_EQ(res->get_header_value("X-RateLimit-Limit"), "3000");
+  EXPECT_EQ(res->get_header_value("X-RateLimit-Remaining"), "0");
+  clock_.Advance(std::chrono::milliseconds(3001));
+  EXPECT_EQ(Post("/users/track", one)->status, 201);
+
+  sandbox_.reset();
+  Start({{"rate_limit", nullptr}});
+  for (int i = 0; i < 3001; ++i) ASSERT_EQ(Post("/users/track", one)->status, 201) << i;
+  res = Post("/users/track", one);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 201);
+  EXPECT_EQ(res->get_header_value("X-RateLimit-Remaining"), "0");
+}
+
 TEST_F(BrazeEmulatorTest, HiddenRateLimitAnswersBrazeShaped429) {
   Start();
   sandbox::FaultSpec faults;
