@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "backflow/http_listen.h"
 #include "observability/log.h"
 
 namespace backflow {
@@ -76,12 +77,8 @@ Status HttpEndpoint::Start(const std::string& listen) {
                                  listen + "\"");
   if (server_) return Status::Internal("the HTTP endpoint is already running");
   server_ = std::make_unique<httplib::Server>();
-  // httplib's default adds SO_REUSEPORT, which would let a second daemon share the port
-  // silently; SO_REUSEADDR alone still allows a quick restart.
-  server_->set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
-  });
+  // Not SO_REUSEPORT: a second daemon must not share the port silently.
+  ReuseAddressOnly(*server_);
   Install();
   int bound = -1;
   if (port == 0) {

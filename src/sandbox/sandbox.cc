@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "backflow/http_listen.h"
 #include "sandbox/state.h"
 
 namespace backflow::sandbox {
@@ -75,13 +76,8 @@ Result<int> Sandbox::Start() {
   // Debian's cpp-httplib listens with a backlog of 5. A run opens its senders' connections
   // at once (up to max_concurrency); past the backlog the kernel drops their SYNs, which
   // the client resends a second later: a stall of a second at the start of every run.
-  // The socket is kept here (with httplib's SO_REUSEADDR) to listen on again with room.
-  auto listening = std::make_shared<socket_t>(INVALID_SOCKET);
-  server_->set_socket_options([listening](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
-    *listening = sock;
-  });
+  // The socket is kept here to listen on again with room.
+  const std::shared_ptr<socket_t> listening = ReuseAddressOnly(*server_);
   for (auto& e : emulators_) e->Register(*server_, *this);
   RegisterAdmin();
 
