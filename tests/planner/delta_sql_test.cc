@@ -28,7 +28,8 @@ TEST(DeltaSqlTest, HashStrategyShape) {
   // The hash is computed once per row, as a simple CASE's operand, over the mapped columns,
   // and only for a row with state or a queue entry: a new row is changed without it.
   EXPECT_TRUE(Has(f, "      WHEN rs.warehouse_id IS NULL AND q.warehouse_id IS NULL THEN "
-                     "'changed'\n      ELSE CASE lpad(to_hex(hashtextextended('Email,Lead_Score__c' || "
+                     "'changed'\n"
+                     "      ELSE CASE lpad(to_hex(hashtextextended('Email,Lead_Score__c' || "
                      "row(k.c0, k.c1)::text, 0)), 16, '0')\n")) << f;
   EXPECT_TRUE(Has(f, "WHEN rs.row_hash THEN 'unchanged'"));
   // Earlier versions' md5 hashes (32 digits) are compared only when one is stored.

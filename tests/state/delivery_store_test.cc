@@ -278,10 +278,9 @@ TEST_F(DeliveryStoreTest, AnalyzeSkipsATableAutovacuumHoldsInsteadOfWaiting) {
   const Status st = analyzed.get();
   EXPECT_TRUE(st.ok()) << st.ToString();
   // id_mappings got its statistics; row_state (skipped) still has none (-1: never analyzed).
-  EXPECT_EQ(Q("SELECT reltuples::bigint FROM pg_class WHERE oid = 'bf_state.id_mappings'::regclass"),
-            "2");
-  EXPECT_EQ(Q("SELECT reltuples::bigint FROM pg_class WHERE oid = 'bf_state.row_state'::regclass"),
-            "-1");
+  const std::string tuples = "SELECT reltuples::bigint FROM pg_class WHERE oid = ";
+  EXPECT_EQ(Q(tuples + "'bf_state.id_mappings'::regclass"), "2");
+  EXPECT_EQ(Q(tuples + "'bf_state.row_state'::regclass"), "-1");
 }
 
 TEST_F(DeliveryStoreTest, DeletesAndCursor) {

@@ -69,8 +69,12 @@ TEST_F(BrazeEmulatorTest, AcceptsThirtyTwoNewConnectionsAtOnceWithoutAResentSyn)
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       fds[i] = socket(AF_INET, SOCK_STREAM, 0);
       const auto start = std::chrono::steady_clock::now();
-      if (connect(fds[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) seconds[i] = -1;
-      else seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (connect(fds[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        seconds[i] = -1;
+      } else {
+        const auto took = std::chrono::steady_clock::now() - start;
+        seconds[i] = std::chrono::duration<double>(took).count();
+      }
     });
   }
   for (auto& t : threads) t.join();
