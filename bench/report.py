@@ -58,10 +58,11 @@ def print_report(results):
         _table("Throttled runs (the sandbox enforces the limit, hidden or in the emulator's "
                "own headers; backflow set to the same)",
                ["dest", "limit", "enforced", "write requests", "elapsed s", "budget used",
-                "429s", "delivered"],
+                "(runs)", "429s", "delivered"],
                [[t["destination"], "%d/%gs" % (t["limit"], t["window_ms"] / 1000.0),
                  t.get("enforced_by", "hidden"),
                  t["write_requests"], _f(t["elapsed_s"], "%.1f"), _pct(t["budget_share"]),
+                 "%s-%s" % (_pct(t.get("budget_share_min")), _pct(t.get("budget_share_max"))),
                  t["status_429"], "%s / %d" % (t["rows_succeeded"], t["rows"])]
                 for t in results["throttled"]])
     if results.get("sandbox_alone"):

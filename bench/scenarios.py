@@ -2,6 +2,7 @@
 throttled runs. Each returns plain dicts that report.py prints and bench.py saves."""
 
 import datetime
+import json
 import os
 
 from harness import BATCH, EMULATOR, median, write_config
@@ -111,7 +112,36 @@ def _span_seconds(log, fallback):
     return (max(stamps) - min(stamps)).total_seconds()
 
 
-def throttled(ctx, sandbox, dest, limit, window_ms, seconds, hidden=True):
+def _accepted_starts(log):
+    """When each accepted write request arrived (its answer's time less its latency), in
+    seconds; refused ones hold no place in the API's window."""
+    out = []
+    for e in log:
+        if e.get("write") and 200 <= e.get("status", 0) < 300 and not e.get("fault"):
+            at = datetime.datetime.fromisoformat(e["at"].replace("Z", "+00:00"))
+            out.append(at.timestamp() - e.get("latency_us", 0) / 1e6)
+    return sorted(out)
+
+
+def window_occupancy(starts, limit, window_s):
+    """The budget used under a rolling window of `limit` requests per `window_s`: at each
+    instant from the end of the first window to the last request, the share of the
+    `limit` places that the requests of the trailing window hold, averaged over that time.
+    A client that keeps the window full scores 1.0 whether it sends in bursts (the first
+    `limit` at once, then `limit` each time a window's worth ages out) or at a steady
+    `limit / window_s`; one that sends at half that rate scores 0.5; a pause before each
+    new window shows as the share of the time the window was not full. None when the
+    requests span no more than one window."""
+    if not starts:
+        return None
+    begin, end = starts[0] + window_s, starts[-1]
+    if end <= begin:
+        return None
+    held = sum(max(0.0, min(s + window_s, end) - max(s, begin)) for s in starts)
+    return held / (limit * (end - begin))
+
+
+def throttled(ctx, sandbox, dest, limit, window_ms, seconds, hidden=True, index=1):
     """backflow is configured with the limit. hidden: `sandbox` enforces it as a hidden
     rate limit (refused with a 429) and reports what the real API reports; otherwise the
     emulator itself was started with the limit, which it enforces and reports in its
@@ -136,21 +166,46 @@ def throttled(ctx, sandbox, dest, limit, window_ms, seconds, hidden=True):
     finally:
         sandbox.faults(emulator, {})
     ctx.pg.sql("DROP TABLE %s" % table)
+    if ctx.args.keep:  # the sandbox's request log, to see where a window was not kept full
+        name = "throttled_%s_%d_run%d.requests.json" % (dest, limit, index)
+        with open(os.path.join(ctx.workdir, name), "w") as f:
+            json.dump(log, f)
     elapsed = _span_seconds(log, run["wall_s"])
     sent = counters["writes"]
-    # A rolling window allows `limit` at once, then `limit` per window: the share counts
-    # the requests after the first window's worth against what the limit allows in the
-    # time they took (an ideal client sending N requests needs (N/limit - 1) windows).
+    share = window_occupancy(_accepted_starts(log), limit, window_ms / 1000.0)
+    # The formula earlier rounds reported, kept for comparison: it credits the first
+    # window's burst and measures the rest against a fluid (N/limit - 1) windows, which a
+    # rolling window allows only when N is a multiple of the limit.
     windows = elapsed / (window_ms / 1000.0)
-    share = (sent - limit) / (windows * limit) if windows > 0 and sent > limit else None
+    burst_credited = (sent - limit) / (windows * limit) if windows > 0 and sent > limit else None
     too_many = counters["status"].get("429", 0)
     ctx.log("  %s throttled %d/%dms: %d requests in %.1f s, budget share %s, 429s %d" % (
-        dest, limit, window_ms, sent, elapsed, "%.2f" % share if share else "-", too_many))
+        dest, limit, window_ms, sent, elapsed, "%.3f" % share if share else "-", too_many))
     result = {"destination": dest, "enforced_by": "hidden" if hidden else "headers",
               "limit": limit, "window_ms": window_ms, "rows": rows,
               "write_requests": sent, "elapsed_s": elapsed, "wall_s": run["wall_s"],
-              "budget_share": share, "status_429": too_many, "exit": run["exit"],
+              "budget_share": share, "budget_share_burst_credited": burst_credited,
+              "status_429": too_many, "exit": run["exit"],
               "rows_succeeded": run.get("rows_succeeded"), "run_status": run.get("status")}
     checks = [("%s throttled run delivered every row" % dest,
                run["exit"] == 0 and run.get("rows_succeeded") == rows)]
     return result, checks
+
+
+def summarize_throttled(runs):
+    """Medians over the K runs of one throttled scenario, the range of the budget used,
+    and every 429 of them; the runs themselves under "runs"."""
+    shares = [r["budget_share"] for r in runs if r["budget_share"] is not None]
+    out = {k: runs[0][k] for k in ("destination", "enforced_by", "limit", "window_ms", "rows")}
+    out.update({
+        "write_requests": median([r["write_requests"] for r in runs]),
+        "elapsed_s": median([r["elapsed_s"] for r in runs]),
+        "budget_share": median(shares),
+        "budget_share_min": min(shares) if shares else None,
+        "budget_share_max": max(shares) if shares else None,
+        "budget_share_burst_credited": median([r["budget_share_burst_credited"] for r in runs]),
+        "status_429": sum(r["status_429"] for r in runs),
+        "rows_succeeded": min((r["rows_succeeded"] or 0) for r in runs),
+        "runs": runs,
+    })
+    return out
