@@ -77,7 +77,7 @@ Result<T> DestinationChannel::Impl::BulkStep(
     HttpResponse response;
     BF_RETURN_IF_ERROR(SendWithinLimits(request, call, &response));
     const RateLimitHints hints = destination->ReadRateLimit(response);
-    ObserveAnswer(hints, response.status == 429,
+    ObserveAnswer(*call, hints, response.status == 429,
                   /*budget_gone=*/response.status >= 400 && hints.daily_used &&
                       hints.daily_limit && *hints.daily_used >= *hints.daily_limit);
 

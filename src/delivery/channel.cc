@@ -113,10 +113,10 @@ Status DestinationChannel::Impl::AuthenticateLocked() {
   }
 }
 
-void DestinationChannel::Impl::ObserveAnswer(const RateLimitHints& hints, bool rate_limited,
-                                             bool budget_gone) {
+void DestinationChannel::Impl::ObserveAnswer(const Call& call, const RateLimitHints& hints,
+                                             bool rate_limited, bool budget_gone) {
   const bool was_paused = limiter.paused();
-  limiter.Observe(hints, rate_limited);
+  limiter.Observe(hints, rate_limited, call.sent);
   if (budget_gone && !limiter.paused())
     limiter.PauseUntil(clock->Now() + RateLimiter::kQuotaPause,
                        "The destination's daily API budget is used up.");
@@ -141,10 +141,12 @@ Status DestinationChannel::Impl::SendWithinLimits(const HttpRequest& request, Ca
       return Paused();
     }
     // The window counts from the real send, however late it woke, and then from the
-    // answer (the server counted the request before answering it).
+    // answer (the server counted the request before answering it; without an answer it
+    // may have counted it at any moment until now).
     const SteadyTime sent = limiter.Sent(booked);
+    call->sent = sent;
     *response = transport->Send(request, config.timeout);
-    limiter.Answered(sent);
+    limiter.Answered(sent, response->error == TransportError::kNone);
     ++call->api_requests;
   }
   telemetry->ApiRequest(config.name, response->status,
@@ -189,7 +191,7 @@ Status DestinationChannel::Impl::Send(const Op& op, const typename Op::Slice& sl
     HttpResponse response;
     BF_RETURN_IF_ERROR(SendWithinLimits(request, call, &response));
     BatchResult result = op.Classify(slice, response);
-    ObserveAnswer(destination->ReadRateLimit(response),
+    ObserveAnswer(*call, destination->ReadRateLimit(response),
                   result.rate_limited || response.status == 429);
 
     switch (result.verdict) {

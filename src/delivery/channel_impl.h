@@ -41,6 +41,7 @@ inline RecordOutcome Unconfirmed(const std::string& category, const std::string&
 struct Call {
   long long api_requests = 0;
   bool paused = false;
+  SteadyTime sent{};  // when its last request was logged as sent (RateLimiter::Sent)
 };
 
 }  // namespace channel_internal
@@ -71,7 +72,9 @@ struct DestinationChannel::Impl {
   Status SendWithinLimits(const HttpRequest& request, Call* call, HttpResponse* response);
   // Adapts the limiter to an answer and reports a pause it began. `budget_gone`: the
   // answer says the daily budget is used up, which pauses even below the configured share.
-  void ObserveAnswer(const RateLimitHints& hints, bool rate_limited, bool budget_gone = false);
+  // `call`: the call whose last request was answered with `hints`.
+  void ObserveAnswer(const Call& call, const RateLimitHints& hints, bool rate_limited,
+                     bool budget_gone = false);
   Status EnsureAuth(uint64_t* generation);
   Status Reauthenticate(uint64_t seen_generation);
   Status AuthenticateLocked();

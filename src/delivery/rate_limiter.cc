@@ -15,12 +15,18 @@ Millis CeilMillis(Nanos d) {
 
 // The server counts arrivals, not sends: two requests sent exactly a window apart can
 // arrive closer together (one waited longer on its connection), and that is a 429. A
-// guard of 1% of the window (at least 20 ms) absorbs that jitter.
+// guard of 1% of the window (at least 20 ms) absorbs that jitter for a send whose answer
+// has not come back. An answered send is logged at its answer, which the server's count
+// of it preceded: a send a window after that arrives a window after it, with no guard.
 Nanos ArrivalGuard(Nanos window) {
   return std::max<Nanos>(window / 100, std::chrono::milliseconds(20));
 }
 
 }  // namespace
+
+SteadyTime RateLimiter::LeavesWindow(const Send& s, SteadyTime::duration window) const {
+  return s.at + window + (s.exact ? Nanos(0) : ArrivalGuard(window));
+}
 
 RateLimiter::RateLimiter(const RateLimitConfig& config, Clock* clock, double quota_share)
     : clock_(clock),
@@ -62,12 +68,13 @@ Millis RateLimiter::Reserve() {
   return Reserve(&booked);
 }
 
-bool RateLimiter::MoveLocked(SteadyTime from, SteadyTime to) {
+bool RateLimiter::MoveLocked(SteadyTime from, SteadyTime to, bool exact) {
   // The entry is among the newest: search from the end, then let it sink into place.
+  // Sent and Answered move a send not yet answered: an answered one is never moved again.
   for (size_t i = sends_.size(); i-- > 0;) {
-    if (sends_[i] != from) continue;
-    sends_[i] = to;
-    for (size_t j = i; j + 1 < sends_.size() && sends_[j + 1] < sends_[j]; ++j)
+    if (sends_[i].at != from || sends_[i].exact) continue;
+    sends_[i] = Send{to, exact};
+    for (size_t j = i; j + 1 < sends_.size() && sends_[j + 1].at < sends_[j].at; ++j)
       std::swap(sends_[j], sends_[j + 1]);
     return true;
   }
@@ -78,13 +85,13 @@ SteadyTime RateLimiter::Sent(SteadyTime booked) {
   std::lock_guard<std::mutex> lock(mu_);
   const SteadyTime now = clock_->Now();
   if (now <= booked) return booked;
-  return MoveLocked(booked, now) ? now : booked;
+  return MoveLocked(booked, now, false) ? now : booked;
 }
 
-void RateLimiter::Answered(SteadyTime sent) {
+void RateLimiter::Answered(SteadyTime sent, bool server_answered) {
   std::lock_guard<std::mutex> lock(mu_);
   const SteadyTime now = clock_->Now();
-  if (now > sent) MoveLocked(sent, now);
+  if (now > sent || server_answered) MoveLocked(sent, std::max(now, sent), server_answered);
 }
 
 Millis RateLimiter::Reserve(SteadyTime* booked) {
@@ -98,7 +105,7 @@ Millis RateLimiter::Reserve(SteadyTime* booked) {
   const long long limit = EffectiveLimitLocked(now);
   const auto size = static_cast<long long>(sends_.size());
   if (size >= limit)
-    t = std::max(t, sends_[static_cast<size_t>(size - limit)] + per_ + ArrivalGuard(per_));
+    t = std::max(t, LeavesWindow(sends_[static_cast<size_t>(size - limit)], per_));
 
   const Nanos interval = per_ / limit;
   if (burst_ > 0) t = std::max(t, tat_ - interval * static_cast<Nanos::rep>(burst_ - 1));
@@ -108,17 +115,18 @@ Millis RateLimiter::Reserve(SteadyTime* booked) {
   const Millis wait = CeilMillis(t - now);
   t = now + wait;
   if (burst_ > 0) tat_ = std::max(tat_, t) + interval;
-  sends_.push_back(t);
+  sends_.push_back(Send{t, false});
   // The log needs the newest `configured_` sends, and (for Observe) every send still
   // inside the window: bookings ahead of now must not push those out.
   const SteadyTime aged = now - per_ - ArrivalGuard(per_);
-  while (static_cast<long long>(sends_.size()) > configured_ && sends_.front() <= aged)
+  while (static_cast<long long>(sends_.size()) > configured_ && sends_.front().at <= aged)
     sends_.pop_front();
   *booked = t;
   return wait;
 }
 
-void RateLimiter::Observe(const RateLimitHints& hints, bool rate_limited) {
+void RateLimiter::Observe(const RateLimitHints& hints, bool rate_limited,
+                          std::optional<SteadyTime> sent) {
   std::lock_guard<std::mutex> lock(mu_);
   const SteadyTime now = clock_->Now();
   RecoverLocked(now);
@@ -128,10 +136,14 @@ void RateLimiter::Observe(const RateLimitHints& hints, bool rate_limited) {
 
   if (hints.remaining && *hints.remaining <= 0) {
     const Nanos window = hints.window ? Nanos(*hints.window) : per_;
-    // Our sends already made (logged at or before now), and the first of them still
-    // inside the server's window.
-    const auto made = std::upper_bound(sends_.begin(), sends_.end(), now);
-    const auto inside = std::upper_bound(sends_.begin(), made, now - window);
+    // Our sends already made (logged at or before now), and the first of them the
+    // server's window can still have held when it counted the answered request (at the
+    // earliest when that was sent: a send logged at its answer is logged after the
+    // server counted it, and within a window of our answered request's send).
+    const auto before = [](SteadyTime t, const Send& s) { return t < s.at; };
+    const auto made = std::upper_bound(sends_.begin(), sends_.end(), now, before);
+    const SteadyTime counted = sent ? std::min(*sent, now) : now;
+    const auto inside = std::upper_bound(sends_.begin(), made, counted - window, before);
     const long long full = hints.limit && *hints.limit > 0 ? *hints.limit
                                                            : EffectiveLimitLocked(now);
     SteadyTime until;
@@ -140,13 +152,13 @@ void RateLimiter::Observe(const RateLimitHints& hints, bool rate_limited) {
       // newest `full` of them ages out (a logged time is never before the server counted
       // that send). Exact, where a reset rounded up to whole seconds (Braze's) would idle
       // up to a second of every window's budget.
-      until = *(made - full) + window + ArrivalGuard(window);
+      until = LeavesWindow(*(made - full), window);
     } else {
       // Someone else shares the budget, or our log does not reach back that far: the
       // server's reset says when; without one the window is rolling, and it frees a slot
       // when the oldest send still inside it ages out (or a whole window from now if we
       // sent none of them).
-      until = inside != made ? *inside + window : now + window;
+      until = inside != made ? inside->at + window : now + window;
       if (hints.reset_at) {
         const auto left = *hints.reset_at - clock_->WallNow();
         until = now + std::max<Nanos>(Nanos(0), std::chrono::duration_cast<Nanos>(left));

@@ -61,15 +61,21 @@ class RateLimiter {
   // counting from a time earlier than the real send, and the send a window later could
   // reach the server inside the same window (a 429).
   SteadyTime Sent(SteadyTime booked);
-  // The send logged at `sent` was answered now. The server counted it at some moment
-  // before its answer, so the window counts from now: a request that took longer to
-  // reach the server than one sent a window later (it waited on a connection, or on a
-  // busy server) can then no longer put both inside one of the server's windows.
-  void Answered(SteadyTime sent);
+  // The send logged at `sent` ended now. The window counts from now: a request that took
+  // longer to reach the server than one sent a window later (it waited on a connection,
+  // or on a busy server) can then no longer put both inside one of the server's windows.
+  // `server_answered`: an HTTP answer came back, so the server counted the request
+  // before now, and the window from now needs no guard for arrival jitter. Without one
+  // (a transport error) the guard stays: the request may still have reached the server.
+  void Answered(SteadyTime sent, bool server_answered = true);
 
   // Adapts to what a response said. `rate_limited`: the response was a 429 (or the
-  // destination's equivalent).
-  void Observe(const RateLimitHints& hints, bool rate_limited);
+  // destination's equivalent). `sent`: when the answered request was logged as sent (what
+  // Sent returned). The server counted it, and reported on its window, no earlier: our
+  // sends that window can hold are those logged since sent - window (each is logged at
+  // its answer, after the server counted it). Unset: now.
+  void Observe(const RateLimitHints& hints, bool rate_limited,
+               std::optional<SteadyTime> sent = std::nullopt);
 
   // Nobody sends before now + d (a Retry-After).
   void BlockFor(Millis d);
@@ -83,9 +89,17 @@ class RateLimiter {
 
  private:
   long long EffectiveLimitLocked(SteadyTime now) const;
+  // A logged send: when its window starts, and whether that is known to be no earlier
+  // than when the server counted it (answered: no arrival guard).
+  struct Send {
+    SteadyTime at;
+    bool exact = false;
+  };
+  // When the send `s` (a window ago) no longer counts against a send at that time.
+  SteadyTime LeavesWindow(const Send& s, SteadyTime::duration window) const;
   // Moves the logged send `from` to `to` (later), keeping the log ascending; false when
   // `from` is not in the log.
-  bool MoveLocked(SteadyTime from, SteadyTime to);
+  bool MoveLocked(SteadyTime from, SteadyTime to, bool exact);
   void RecoverLocked(SteadyTime now);
 
   mutable std::mutex mu_;
@@ -95,8 +109,8 @@ class RateLimiter {
   const long long burst_;  // 0: no burst cap
   const double quota_share_;
 
-  // Booked send times, ascending: the newest configured_, and any still inside the window.
-  std::deque<SteadyTime> sends_;
+  // Booked sends, ascending: the newest configured_, and any still inside the window.
+  std::deque<Send> sends_;
   SteadyTime tat_{};              // GCRA theoretical arrival time
   SteadyTime blocked_until_{};
   SteadyTime paused_until_{};

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 #include <mutex>
+#include <queue>
 #include <set>
 #include <thread>
 #include <vector>
@@ -85,6 +86,21 @@ TEST(RateLimiterTest, LateSendersStillKeepEveryRealWindowWithinTheLimit) {
   EXPECT_GT(drive(false), 10);
 }
 
+// The budget used, as the benchmark measures it (bench/scenarios.py window_occupancy):
+// from the end of the first window to the last arrival, the average share of the
+// `limit` places held by the arrivals of the trailing window.
+double WindowOccupancy(const std::vector<SteadyTime>& arrivals, long long limit,
+                       SteadyTime::duration window) {
+  const SteadyTime begin = arrivals.front() + window, end = arrivals.back();
+  if (end <= begin) return 0;
+  double held = 0;
+  for (SteadyTime a : arrivals) {
+    const auto from = std::max(a, begin), to = std::min(a + window, end);
+    if (to > from) held += std::chrono::duration<double>(to - from).count();
+  }
+  return held / (static_cast<double>(limit) * std::chrono::duration<double>(end - begin).count());
+}
+
 // The server counts a request when it gets to it, which can be long after it was sent
 // (it waited on a connection, or on a busy server) while the request a window later
 // arrives at once. Counting each request's window from its answer keeps every window of
@@ -107,6 +123,91 @@ TEST(RateLimiterTest, RequestsTheServerCountedLateStillKeepItsWindowsWithinTheLi
   };
   EXPECT_LE(drive(true), 10);
   EXPECT_GT(drive(false), 10);  // from the send alone, a late arrival shares a window
+}
+
+// An answered send is logged at its answer, which the server counted it before: the send
+// a window later needs no guard for arrival jitter. A send that ended without an answer
+// (a transport error) may have reached the server at any moment: it keeps the guard.
+TEST(RateLimiterTest, AnsweredSendsLeaveTheWindowAtTheirAnswerWithoutTheGuard) {
+  for (bool answered : {true, false}) {
+    ManualClock clock;
+    RateLimiter limiter(Limit(20, milliseconds(1000)), &clock);
+    std::vector<SteadyTime> sent;
+    for (int i = 0; i < 20; ++i) {
+      SteadyTime booked;
+      ASSERT_EQ(limiter.Reserve(&booked), Millis(0));
+      sent.push_back(limiter.Sent(booked));
+    }
+    clock.Advance(milliseconds(5));
+    for (SteadyTime t : sent) limiter.Answered(t, answered);
+    // The window counts from the answers at 5 ms: 1 s from now, plus the guard (max(1%,
+    // 20 ms)) only without answers.
+    EXPECT_EQ(limiter.Reserve(), answered ? Millis(1000) : Millis(1020)) << answered;
+  }
+}
+
+// Eight senders, each through Reserve, Sent and Answered as the channel's are, against a
+// server that counts each request when it arrives (1-5 ms after its send) and refuses one
+// past `limit` in any rolling window; it answers 1 ms later. No refusal, and the server's
+// window is kept full.
+TEST(RateLimiterTest, EightSendersKeepTheServersWindowFullWithoutARefusal) {
+  ManualClock clock;
+  const long long limit = 3000;
+  const auto window = milliseconds(3000);
+  RateLimiter limiter(Limit(limit, window), &clock);
+  enum Kind { kSend, kArrive, kAnswer };
+  struct Event {
+    SteadyTime at;
+    Kind kind;
+    int sender;
+    bool operator>(const Event& o) const { return at > o.at; }
+  };
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events;
+  std::vector<SteadyTime> booked(8), sent(8);
+  for (int s = 0; s < 8; ++s) {
+    (void)limiter.Reserve(&booked[s]);
+    events.push({booked[s], kSend, s});
+  }
+  std::deque<SteadyTime> counted;  // the server's window
+  std::vector<SteadyTime> arrivals;
+  int refused = 0, sends = 0;
+  const int total = static_cast<int>(10 * limit);
+  while (!events.empty()) {
+    const Event e = events.top();
+    events.pop();
+    if (e.at > clock.Now()) clock.Advance(e.at - clock.Now());
+    const SteadyTime now = clock.Now();
+    switch (e.kind) {
+      case kSend:
+        sent[e.sender] = limiter.Sent(booked[e.sender]);
+        events.push({now + milliseconds(1 + (sends * 7) % 5), kArrive, e.sender});
+        ++sends;
+        break;
+      case kArrive:
+        while (!counted.empty() && counted.front() <= now - window) counted.pop_front();
+        if (static_cast<long long>(counted.size()) >= limit) {
+          ++refused;
+        } else {
+          counted.push_back(now);
+          arrivals.push_back(now);
+        }
+        events.push({now + milliseconds(1), kAnswer, e.sender});
+        break;
+      case kAnswer:
+        limiter.Answered(sent[e.sender], true);
+        if (sends + static_cast<int>(events.size()) < total) {
+          (void)limiter.Reserve(&booked[e.sender]);
+          events.push({booked[e.sender], kSend, e.sender});
+        }
+        break;
+    }
+  }
+  EXPECT_EQ(refused, 0);
+  ASSERT_EQ(static_cast<long long>(arrivals.size()), 10 * limit);
+  EXPECT_LE(MaxInWindow(arrivals, window), limit);
+  // Each slot is taken again a window after its answer: 2-6 ms after it left the server's
+  // window. With the 30 ms arrival guard after every answered send it was 98.8%.
+  EXPECT_GE(WindowOccupancy(arrivals, limit, window), 0.995);
 }
 
 TEST(RateLimiterTest, LongRunUsesAtLeast97PercentOfTheBudget) {
@@ -203,6 +304,41 @@ TEST(RateLimiterTest, RemainingZeroFromOurOwnSendsWaitsForTheirOldestNotTheRound
   limiter.Observe(WindowFull(clock, 3000, Millis(3500)), false);
   // The sends at 0 leave the window at 3 s (+ the 30 ms arrival guard): 2.53 s from now.
   EXPECT_EQ(limiter.Reserve(), Millis(2530));
+}
+
+// The answer that reports the window full was read late (a busy machine): the sends the
+// server still counted include some logged more than a window before that reading. They
+// are ours all the same, so the wait is for the oldest of them to leave, not the reset.
+TEST(RateLimiterTest, RemainingZeroReadLateStillCountsOurOwnSendsFromTheAnsweredSend) {
+  for (bool with_sent : {true, false}) {
+    ManualClock clock;
+    RateLimiter limiter(Limit(300, milliseconds(3000)), &clock);
+    // 300 sends 10 ms apart, each answered 2 ms after it left (logged at 2, 12, ...).
+    for (int i = 0; i < 300; ++i) {
+      SteadyTime booked;
+      clock.SleepFor(limiter.Reserve(&booked));
+      const SteadyTime sent = limiter.Sent(booked);
+      clock.Advance(milliseconds(2));
+      limiter.Answered(sent, true);
+      clock.Advance(milliseconds(8));
+    }
+    // The 301st may leave when the first answered send is a window old: at 3,002 ms. The
+    // server counts it at 3,003 (the first, counted at 1, has left): full again.
+    SteadyTime booked;
+    EXPECT_EQ(limiter.Reserve(&booked), Millis(2));  // at 3,000 ms
+    clock.SleepFor(Millis(2));
+    const SteadyTime sent = limiter.Sent(booked);
+    clock.Advance(milliseconds(16));  // answered, and read 15 ms after the server counted it
+    limiter.Answered(sent, true);
+    // Braze's reset: the oldest counted send (at 11 ms) leaves at 3,011 ms, rounded up to
+    // the next whole second.
+    limiter.Observe(WindowFull(clock, 300, milliseconds(982)), false,
+                    with_sent ? std::optional<SteadyTime>(sent) : std::nullopt);
+    // Ours fill the window: the second send (logged at 12 ms) leaves at 3,012 ms, already
+    // past. Without the answered send's time, the sends logged at 2 and 12 ms look
+    // older than the server's window, and the rest do not fill it: the reset is waited.
+    EXPECT_EQ(limiter.Reserve(), with_sent ? Millis(0) : Millis(982)) << with_sent;
+  }
 }
 
 TEST(RateLimiterTest, RemainingZeroWithASharedBudgetWaitsForTheReset) {
