@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "backflow/bulk.h"
@@ -41,7 +42,8 @@ inline RecordOutcome Unconfirmed(const std::string& category, const std::string&
 struct Call {
   long long api_requests = 0;
   bool paused = false;
-  SteadyTime sent{};  // when its last request was logged as sent (RateLimiter::Sent)
+  // When its last request was logged as sent (RateLimiter::Sent); unset before the first.
+  std::optional<SteadyTime> sent;
 };
 
 }  // namespace channel_internal
