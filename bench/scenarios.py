@@ -104,23 +104,24 @@ def summarize(runs, rows):
     return out
 
 
+def _answered_at(entry):
+    """When the sandbox answered a logged request, in epoch seconds."""
+    return datetime.datetime.fromisoformat(entry["at"].replace("Z", "+00:00")).timestamp()
+
+
 def _span_seconds(log, fallback):
     """First to last request of the run, from the sandbox's request log."""
-    stamps = [datetime.datetime.fromisoformat(e["at"]) for e in log if e.get("write")]
+    stamps = [_answered_at(e) for e in log if e.get("write")]
     if len(stamps) < 2:
         return fallback
-    return (max(stamps) - min(stamps)).total_seconds()
+    return max(stamps) - min(stamps)
 
 
 def _accepted_starts(log):
     """When each accepted write request arrived (its answer's time less its latency), in
     seconds; refused ones hold no place in the API's window."""
-    out = []
-    for e in log:
-        if e.get("write") and 200 <= e.get("status", 0) < 300 and not e.get("fault"):
-            at = datetime.datetime.fromisoformat(e["at"].replace("Z", "+00:00"))
-            out.append(at.timestamp() - e.get("latency_us", 0) / 1e6)
-    return sorted(out)
+    return sorted(_answered_at(e) - e.get("latency_us", 0) / 1e6 for e in log
+                  if e.get("write") and 200 <= e.get("status", 0) < 300 and not e.get("fault"))
 
 
 def window_occupancy(starts, limit, window_s):
